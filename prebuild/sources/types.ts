@@ -8,6 +8,11 @@ export interface RepoMeta {
   /** GitHub topics or PyPI/Debian classifier tags. */
   topics: string[];
   stars: number | null;
+  /**
+   * What was actually checked out when it differs from `version` (e.g. `main@1a2b3c4` for a PyPI
+   * project whose code came from its GitHub default branch). Optional.
+   */
+  ref?: string | null;
 }
 
 export interface RepoCheckout {
@@ -36,6 +41,19 @@ export interface SourceContext {
   endpoints: { githubApi: string; githubCodeload: string; pypiTop: string; pypiJson: string };
   /** GitHub token from GITHUB_TOKEN, when set. */
   githubToken: string | null;
+  /** Retry/backoff settings of the HTTP layer (optional; tests shorten the waits). */
+  http?: HttpSettings;
+}
+
+export interface HttpSettings {
+  /** Attempts per request, the first included (default 5). */
+  maxAttempts?: number;
+  /** First backoff wait in ms, doubled per attempt, with jitter (default 1000). */
+  baseDelayMs?: number;
+  /** Cap on any single wait, including Retry-After / X-RateLimit-Reset (default 60000). */
+  maxDelayMs?: number;
+  /** Abort an attempt when no data arrives for this long (default 60000). */
+  idleTimeoutMs?: number;
 }
 
 /** Thrown for bad specs and unusable inputs; the CLI prints `message` as its one-line reason. */

@@ -1,0 +1,131 @@
+// `npm run prebuild -- --source <spec> [--source <spec> ...] [--out <dir>]`
+// Exit code 0 on success; on failure, non-zero with a one-line reason on stderr.
+import { parseArgs } from 'node:util';
+import { defaultWorkerCount } from './stages/extract.ts';
+import { DEFAULT_EMBED_OPTIONS } from './stages/embed-tfidf.ts';
+import { runPrebuild, type PrebuildResult } from './pipeline.ts';
+import { FUNCTIONS_SHARD_ROWS } from '../src/core/data/schema.ts';
+
+const HELP = `Code Atlas prebuild: scrape a corpus, extract every Python function and write the data set the
+site serves (sharded Parquet, models, manifest.json).
+
+Usage: npm run prebuild -- [--source <spec>]... [options]
+
+Sources (repeat --source to combine; default: python-stdlib):
+  python-stdlib             the standard library of the local python3 (the demo corpus)
+  dir:PATH                  a folder holding one repository, or one repository per subfolder
+  archive:FILE              a .zip, .tar.gz or .tgz of one or many repositories
+  debian:LIST               Debian packages listed in a TSV like shared/corpus/packages.tsv
+                            (apt-get download + dpkg-deb -x, cached, no root needed)
+  github:OWNER/REPO[@REF]   a GitHub repository's tarball (default branch unless REF), with its
+                            topics, stars and licence; GITHUB_TOKEN is used when set
+  pypi-top:N                the N most-downloaded PyPI projects that have a GitHub repository
+
+Options:
+  --out DIR                 output folder (default public/data)
+  --cache DIR               download, unpack and work cache (default .cache/prebuild)
+  --workers N               extraction threads (default: cores, at most 8)
+  --max-file-bytes N        skip source files larger than this (default 8388608)
+  --shard-rows N            rows per functions shard (default ${FUNCTIONS_SHARD_ROWS})
+  --embed-dim N             TF-IDF/SVD embedding dimension (default ${DEFAULT_EMBED_OPTIONS.dim})
+  --vocab N                 TF-IDF vocabulary size, terms kept by document frequency (default ${DEFAULT_EMBED_OPTIONS.maxFeatures})
+  --svd-sample N            documents the SVD is fitted on, sampled with a fixed seed (default ${DEFAULT_EMBED_OPTIONS.svdSample})
+  --seed N                  seed for sampling and randomized SVD (default ${DEFAULT_EMBED_OPTIONS.seed})
+  --force                   rerun every stage even when its inputs did not change
+  --quiet                   no progress bars, only the summary
+  -h, --help                show this help
+
+Stages: sources -> extract -> tables -> stats -> embed -> layout -> manifest. A stage whose inputs
+did not change is skipped; a killed run resumes where it stopped.`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+function printSummary(r: PrebuildResult, outDir: string): void {
+  const m = r.manifest;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`Data set written to ${outDir}`);
+  lines.push(
+    `  ${m.counts.repos} repositories, ${m.counts.files} files (${m.counts.skipped_files} skipped), ${m.counts.functions} functions`,
+  );
+  for (const [name, files] of Object.entries(m.tables)) {
+    const bytes = files.reduce((s, f) => s + f.bytes, 0);
+    lines.push(`  ${name.padEnd(22)} ${String(files.length).padStart(3)} file(s) ${formatBytes(bytes).padStart(11)}`);
+  }
+  if (r.stats) {
+    const s = r.stats;
+    const documented = s.totals.functions > 0 ? ((100 * s.totals.documented) / s.totals.functions).toFixed(1) : '0';
+    lines.push(`  documented: ${documented}%   longest function: ${s.length_quantiles.max} characters (${s.length_outliers[0]?.repo ?? '-'} ${s.length_outliers[0]?.qualname ?? ''})`);
+  }
+  lines.push('  stage        seconds  peak RSS');
+  for (const t of r.timings) {
+    lines.push(`  ${t.stage.padEnd(12)} ${t.seconds.toFixed(1).padStart(7)}  ${String(t.peakRssMiB).padStart(5)} MiB${t.skipped ? '  (unchanged)' : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      source: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      cache: { type: 'string' },
+      workers: { type: 'string' },
+      'max-file-bytes': { type: 'string' },
+      'shard-rows': { type: 'string' },
+      'embed-dim': { type: 'string' },
+      vocab: { type: 'string' },
+      'svd-sample': { type: 'string' },
+      seed: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const outDir = values.out ?? 'public/data';
+  const result = await runPrebuild({
+    sources: values.source && values.source.length > 0 ? values.source : ['python-stdlib'],
+    outDir,
+    cacheDir: values.cache ?? '.cache/prebuild',
+    workers: positiveInt('workers', values.workers, defaultWorkerCount()),
+    maxFileBytes: positiveInt('max-file-bytes', values['max-file-bytes'], 8 * 1024 * 1024),
+    shardRows: positiveInt('shard-rows', values['shard-rows'], FUNCTIONS_SHARD_ROWS),
+    embed: {
+      dim: positiveInt('embed-dim', values['embed-dim'], DEFAULT_EMBED_OPTIONS.dim),
+      maxFeatures: positiveInt('vocab', values.vocab, DEFAULT_EMBED_OPTIONS.maxFeatures),
+      svdSample: positiveInt('svd-sample', values['svd-sample'], DEFAULT_EMBED_OPTIONS.svdSample),
+      seed: positiveInt('seed', values.seed, DEFAULT_EMBED_OPTIONS.seed),
+    },
+    force: values.force ?? false,
+    quiet: values.quiet ?? false,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  printSummary(result, outDir);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`prebuild: error: ${message.split('\n')[0]}\n`);
+    if (process.env.PREBUILD_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    process.exit(1);
+  },
+);

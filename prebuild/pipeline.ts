@@ -1,0 +1,173 @@
+// The prebuild pipeline: sources -> extract -> tables -> stats -> embed -> layout -> manifest.
+// Each stage reads the previous stages' files and is skipped when its inputs did not change.
+import { createHash } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { EmbeddingInfo, LayoutInfo, Manifest } from '../src/core/data/manifest.ts';
+import type { DatasetStats } from '../src/core/data/stats.ts';
+import { openDb, type Db } from './duckdb.ts';
+import { sha256Text } from './fsutil.ts';
+import { resolveSource, createSourceContext } from './sources/index.ts';
+import type { RepoCheckout } from './sources/types.ts';
+import { emptyOutputs, outputFiles, outputsDigest, StageState, type StageOutputs } from './state.ts';
+import { runExtract } from './stages/extract.ts';
+import { runTables } from './stages/tables.ts';
+import { runStats } from './stages/stats.ts';
+import { runEmbedTfidf, TFIDF_MODEL_ID, type EmbedOptions } from './stages/embed-tfidf.ts';
+import { runLayoutPca } from './stages/layout.ts';
+import { writeManifest } from './stages/manifest.ts';
+
+export interface PrebuildOptions {
+  sources: string[];
+  outDir: string;
+  cacheDir: string;
+  workers: number;
+  maxFileBytes: number;
+  shardRows: number;
+  embed: EmbedOptions;
+  force: boolean;
+  quiet: boolean;
+  log: (line: string) => void;
+}
+
+export interface StageTiming {
+  stage: string;
+  seconds: number;
+  peakRssMiB: number;
+  skipped: boolean;
+}
+
+export interface PrebuildResult {
+  manifest: Manifest;
+  stats: DatasetStats | null;
+  timings: StageTiming[];
+}
+
+/** Samples RSS while a stage runs (worker threads included), since the process-wide peak cannot be reset. */
+async function measured<T>(stage: string, timings: StageTiming[], fn: () => Promise<{ value: T; skipped: boolean }>): Promise<T> {
+  const start = performance.now();
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 200);
+  try {
+    const { value, skipped } = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    timings.push({ stage, seconds: (performance.now() - start) / 1000, peakRssMiB: Math.round(peak / 2 ** 20), skipped });
+    return value;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult> {
+  const outDir = resolve(opts.outDir);
+  const cacheDir = resolve(opts.cacheDir);
+  // Work files live in the cache, not beside the outputs: the output folder is served as-is.
+  const workDir = join(cacheDir, 'work', createHash('sha256').update(outDir).digest('hex').slice(0, 16));
+  const state = new StageState(join(workDir, 'state'), outDir);
+  const timings: StageTiming[] = [];
+  const ctx = createSourceContext({ cacheDir, quiet: opts.quiet, log: opts.log });
+  const withDb = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    const db = await openDb({ tempDir: join(workDir, 'duckdb-tmp'), threads: opts.workers });
+    try {
+      return await fn(db);
+    } finally {
+      db.close();
+    }
+  };
+
+  /** Runs a stage unless a saved record with the same input hash is still valid. */
+  const stage = async (
+    name: string,
+    inputHash: string,
+    fn: () => Promise<StageOutputs>,
+  ): Promise<StageOutputs> =>
+    measured(name, timings, async () => {
+      const fresh = opts.force ? null : await state.fresh(name, inputHash);
+      if (fresh) {
+        if (!opts.quiet) opts.log(`${name}: unchanged, reusing ${outputFiles(fresh.outputs).length} files`);
+        return { value: fresh.outputs, skipped: true };
+      }
+      const outputs = await fn();
+      await state.save({ stage: name, inputHash, outputs });
+      return { value: outputs, skipped: false };
+    });
+
+  const repos = await measured('sources', timings, async () => {
+    const all: RepoCheckout[] = [];
+    for (const spec of opts.sources) all.push(...(await resolveSource(spec, ctx)));
+    if (all.length === 0) throw new Error('the sources named no repositories');
+    return { value: all, skipped: false };
+  });
+
+  const parts = await measured('extract', timings, async () => ({
+    value: await runExtract(repos, {
+      partsDir: join(workDir, 'parts'),
+      workers: opts.workers,
+      maxFileBytes: opts.maxFileBytes,
+      quiet: opts.quiet,
+    }),
+    skipped: false,
+  }));
+
+  const tablesOut = await stage('tables', sha256Text('tables-v1', String(opts.shardRows), ...parts.map((p) => p.key)), () =>
+    withDb((db) => runTables(db, parts, { outDir, shardRows: opts.shardRows })),
+  );
+
+  let stats: DatasetStats | null = null;
+  const statsOut = await stage('stats', sha256Text('stats-v1', outputsDigest(tablesOut)), () =>
+    withDb(async (db) => {
+      const r = await runStats(db, outDir, tablesOut.tables);
+      stats = r.stats;
+      return r.outputs;
+    }),
+  );
+
+  const embedOut = await stage('embed', sha256Text('embed-tfidf-v1', JSON.stringify(opts.embed), outputsDigest(tablesOut)), () =>
+    runEmbedTfidf(outDir, tablesOut.tables, opts.embed, opts.quiet),
+  );
+
+  const layoutOut = await stage('layout', sha256Text('layout-pca-v1', outputsDigest(embedOut)), () =>
+    runLayoutPca(outDir, embedOut, opts.quiet),
+  );
+
+  const manifest = await measured('manifest', timings, async () => {
+    const embeddings = [embedOut.facts.embedding as EmbeddingInfo];
+    const layouts = [layoutOut.facts.layout as LayoutInfo];
+    const m = await writeManifest(outDir, {
+      sources: opts.sources,
+      stages: [tablesOut, statsOut, embedOut, layoutOut].map((o) => o ?? emptyOutputs()),
+      embeddings,
+      layouts,
+      defaultLayout: layouts[0]?.name ?? null,
+    });
+    await removeStaleOutputs(outDir, m);
+    return { value: m, skipped: false };
+  });
+
+  if (!stats) {
+    const { readFile } = await import('node:fs/promises');
+    stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as DatasetStats;
+  }
+  void TFIDF_MODEL_ID;
+  return { manifest, stats, timings };
+}
+
+/** Deletes data files a previous run wrote that this manifest no longer names (e.g. fewer shards). */
+async function removeStaleOutputs(outDir: string, m: Manifest): Promise<void> {
+  const keep = new Set<string>(['manifest.json']);
+  for (const files of Object.values(m.tables)) for (const f of files) keep.add(f.path);
+  for (const files of Object.values(m.models)) for (const f of files) keep.add(f.path);
+  if (m.stats) keep.add(m.stats.path);
+  const visit = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(outDir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory() && (path === 'models' || path.startsWith('models/'))) await visit(path);
+      else if (e.isFile() && !keep.has(path) && (/\.(parquet|bin)$/.test(e.name) || e.name.includes('.tmp-') || path.startsWith('models/'))) {
+        await rm(join(outDir, path), { force: true });
+      }
+    }
+  };
+  await visit('');
+}

@@ -1,0 +1,59 @@
+// The one data-access module of the UI: it owns the data worker and wraps its comlink proxy.
+// Views ask here for the data set, the layout, a function's details and the statistics; nothing in
+// the UI talks to the worker, hyparquet or DuckDB any other way.
+import * as Comlink from 'comlink';
+import type {
+  DataApi,
+  DataError,
+  DataSummary,
+  FunctionDetail,
+  HoverInfo,
+  LayoutPayload,
+  LoadProgress,
+  OpenResult,
+  StatsResult,
+} from '../../../workers/data.ts';
+
+export type { DataError, DataSummary, FunctionDetail, HoverInfo, LayoutPayload, LoadProgress, OpenResult, StatsResult };
+
+let remote: Comlink.Remote<DataApi> | null = null;
+let opened: Promise<OpenResult> | null = null;
+const layoutCache = new Map<string, Promise<LayoutPayload>>();
+
+function api(): Comlink.Remote<DataApi> {
+  if (!remote) {
+    const worker = new Worker(new URL('../../../workers/data.ts', import.meta.url), { type: 'module', name: 'data' });
+    remote = Comlink.wrap<DataApi>(worker);
+  }
+  return remote;
+}
+
+/** Opens the data set the page URL names (`./data/` or `?data=`); resolves once, later calls share it. */
+export function openDataSet(onProgress?: (p: LoadProgress) => void): Promise<OpenResult> {
+  opened ??= api().open(location.href, onProgress ? Comlink.proxy(onProgress) : undefined);
+  return opened;
+}
+
+/** The layout's typed arrays; fetched from the worker once and kept here. */
+export function getLayout(name?: string): Promise<LayoutPayload> {
+  const key = name ?? '';
+  let p = layoutCache.get(key);
+  if (!p) {
+    p = api().layout(name) as Promise<LayoutPayload>;
+    layoutCache.set(key, p);
+    p.catch(() => layoutCache.delete(key));
+  }
+  return p;
+}
+
+export function hoverInfo(id: number): Promise<HoverInfo | null> {
+  return api().hover(id) as Promise<HoverInfo | null>;
+}
+
+export function getFunction(id: number): Promise<FunctionDetail | null> {
+  return api().getFunction(id) as Promise<FunctionDetail | null>;
+}
+
+export function getStats(): Promise<StatsResult> {
+  return api().stats() as Promise<StatsResult>;
+}

@@ -1,0 +1,242 @@
+// End to end: the built site, served by `vite preview`, in Debian's Chromium. The data set is made by
+// the real prebuild from three small Debian packages; broken and hostile copies of it sit beside it
+// and are opened with `?data=`.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { Manifest } from '../../src/core/data/manifest.ts';
+import type { DatasetStats } from '../../src/core/data/stats.ts';
+import { memoryAsyncBuffer, readRowById, shardForId } from '../../src/core/data/parquet-read.ts';
+import { launchBrowser, openPage, type Browser } from './helpers/browser.ts';
+import { HOSTILE, makeCorrupt, makeHostile, makeOtherSchema, prebuildDataSet, readManifest } from './helpers/data.ts';
+import { ROOT, buildSite, copyDataSet, startPreview, type Preview } from './helpers/site.ts';
+
+const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
+const timings: Record<string, number> = {};
+
+let work: string;
+let dist: string;
+let preview: Preview;
+let browser: Browser;
+let manifest: Manifest;
+let corruptFile: string;
+let hostileId: number;
+
+async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await f();
+  } finally {
+    timings[name] = Date.now() - t0;
+  }
+}
+
+/** Reads one function's row straight from the data set's Parquet, as the expectation. */
+async function functionRow(dir: string, id: number): Promise<Record<string, unknown>> {
+  const m = readManifest(dir);
+  const shard = shardForId(m.tables.functions!, id)!;
+  const file = memoryAsyncBuffer(readFileSync(join(dir, shard.path)));
+  return readRowById(file, shard.path, id, ['name', 'qualname', 'path', 'body'], { idMin: shard.id_min! });
+}
+
+/** Records every view the page shows (loading, map, error...) from the very first frame. */
+async function watchViews(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __views: string[] }).__views = seen;
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll('[data-view]')) {
+        const v = el.getAttribute('data-view')!;
+        if (seen[seen.length - 1] !== v) seen.push(v);
+      }
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+async function waitForMap(page: Page): Promise<number> {
+  const map = page.locator('[data-testid="map"][data-points]');
+  await map.waitFor({ timeout: 60_000 });
+  return Number(await map.getAttribute('data-points'));
+}
+
+/** Moves the pointer onto a function's point and waits for its tooltip; returns the tooltip's id. */
+async function hoverFunction(page: Page, id: number): Promise<number> {
+  const pos = await page.evaluate((id) => {
+    const atlas = (window as unknown as { __atlas?: { project(id: number): { x: number; y: number } | null } }).__atlas;
+    return atlas?.project(id) ?? null;
+  }, id);
+  expect(pos, `function ${id} has a screen position`).not.toBeNull();
+  await page.mouse.move(pos!.x - 30, pos!.y - 30);
+  await page.mouse.move(pos!.x, pos!.y, { steps: 4 });
+  const tip = page.locator('[data-testid="tooltip"]');
+  await tip.waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid="tooltip-code"]').waitFor({ timeout: 15_000 });
+  return Number(await tip.getAttribute('data-id'));
+}
+
+async function expectError(page: Page, query: string, kind: string): Promise<string> {
+  await page.goto(`${preview.url}${query}`);
+  const el = page.locator(`[data-error-kind]`);
+  await el.waitFor({ timeout: 30_000 });
+  expect(await el.getAttribute('data-error-kind')).toBe(kind);
+  return (await el.textContent()) ?? '';
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), 'atlas-e2e-'));
+  dist = join(work, 'dist');
+  // The prebuild and the site build are independent: run them side by side.
+  const [data] = await Promise.all([
+    timed('prebuild', () => prebuildDataSet(join(ROOT, '.cache', 'e2e-data'))),
+    timed('vite build', () => buildSite(dist)),
+  ]);
+  copyDataSet(data.dir, join(dist, 'data'));
+  manifest = readManifest(join(dist, 'data'));
+  corruptFile = makeCorrupt(join(dist, 'data'), join(dist, 'corrupt'));
+  makeOtherSchema(join(dist, 'data'), join(dist, 'old-schema'));
+  hostileId = await timed('hostile data', () => makeHostile(join(dist, 'data'), join(dist, 'hostile')));
+  preview = await startPreview(dist);
+  browser = await timed('chromium start', () => launchBrowser());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await preview?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+  console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
+});
+
+describe('Code Atlas site', () => {
+  it('draws every function on the map, after a loading view, and says which backend renders', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await watchViews(page);
+    const t0 = Date.now();
+    await page.goto(`${preview.url}#/map`);
+    const points = await waitForMap(page);
+    timings['map ready'] = Date.now() - t0;
+    expect(manifest.counts.functions).toBeGreaterThan(100);
+    expect(points).toBe(manifest.counts.functions);
+    const views = await page.evaluate(() => (window as unknown as { __views: string[] }).__views);
+    expect(views[0]).toBe('loading');
+    expect(views).toContain('map');
+    const renderer = await page.locator('footer[data-renderer]').getAttribute('data-renderer');
+    expect(['webgl', 'webgpu']).toContain(renderer);
+    await expect.poll(() => page.locator('[data-testid="renderer"]').textContent()).toBe(renderer);
+    await page.screenshot({ path: join(ARTIFACTS, 'map.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a function’s name, repository, path and code when a point is hovered', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map`);
+    await waitForMap(page);
+    // A function in the middle of the id range; the tooltip names whichever point is on top there.
+    const target = manifest.tables.functions![0]!.id_min! + Math.floor(manifest.counts.functions / 2);
+    const shown = await hoverFunction(page, target);
+    const row = await functionRow(join(dist, 'data'), shown);
+    expect(await page.locator('[data-testid="tooltip-name"]').textContent()).toBe(row.name);
+    const tip = (await page.locator('[data-testid="tooltip"]').textContent()) ?? '';
+    expect(tip).toContain(String(row.path));
+    const code = (await page.locator('[data-testid="tooltip-code"]').textContent()) ?? '';
+    expect(code.startsWith(String(row.body).split('\n')[0]!)).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'map-hover.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('renders every statistics chart as an SVG with marks, computed by DuckDB-WASM as in stats.json', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.setViewportSize({ width: 1280, height: 2300 });
+    const t0 = Date.now();
+    await page.goto(`${preview.url}#/stats`);
+    await page.locator('[data-view="stats"][data-ready="true"]').waitFor({ timeout: 90_000 });
+    timings['stats ready'] = Date.now() - t0;
+    const stats = JSON.parse(readFileSync(join(dist, 'data', manifest.stats!.path), 'utf8')) as DatasetStats;
+    const charts = {
+      'repos-by-bytes': { mark: 'bar', el: 'rect', n: Math.min(25, stats.repos_by_bytes.length) },
+      'repos-by-functions': { mark: 'bar', el: 'rect', n: Math.min(25, stats.repos_by_functions.length) },
+      tags: stats.tags.length
+        ? { mark: 'dot', el: 'circle', n: Math.min(80, stats.tags.length) }
+        : { mark: 'text', el: 'text', n: 1 },
+      'length-histogram': { mark: 'rect', el: 'rect', n: stats.length_histogram.length },
+      docstyles: { mark: 'bar', el: 'rect', n: stats.docstyles.length },
+      kinds: { mark: 'bar', el: 'rect', n: stats.kinds.length },
+    };
+    for (const [name, { mark, el, n }] of Object.entries(charts)) {
+      const chart = page.locator(`[data-chart="${name}"]`);
+      await expect.poll(() => chart.locator('svg').count(), { message: `${name} has an SVG` }).toBeGreaterThan(0);
+      const marks = await chart.locator(`svg g[aria-label="${mark}"] ${el}`).count();
+      expect(marks, `${name}: ${mark} marks`).toBe(n);
+      expect(n).toBeGreaterThan(0);
+    }
+    const totals = (await page.locator('[data-testid="totals"]').textContent()) ?? '';
+    expect(totals.replace(/,/g, '')).toContain(String(manifest.counts.functions));
+    const outliers = page.locator('[data-table="length-outliers"] tbody tr');
+    expect(await outliers.count()).toBe(stats.length_outliers.length);
+    expect(await outliers.first().textContent()).toContain(stats.length_outliers[0]!.qualname);
+    // The browser's DuckDB-WASM run of the shared SQL agrees with the prebuild's Node DuckDB run.
+    expect(await page.locator('[data-testid="stats-engine"]').textContent()).toMatch(/DuckDB-WASM[\s\S]*Identical/);
+    await page.screenshot({ path: join(ARTIFACTS, 'stats.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('explains how to create the data set when there is none', async () => {
+    const { page } = await openPage(browser.context);
+    const text = await expectError(page, '?data=no-such-folder/#/map', 'missing');
+    expect(text).toContain('npm run prebuild -- --source python-stdlib');
+    await page.screenshot({ path: join(ARTIFACTS, 'error-missing.png') });
+    await page.close();
+  });
+
+  it('names the corrupt file when a sha256 does not match', async () => {
+    const { page } = await openPage(browser.context);
+    const text = await expectError(page, '?data=corrupt/', 'corrupt');
+    expect(text).toContain(corruptFile);
+    expect(text).toMatch(/sha256/);
+    expect(await page.locator('[data-testid="error-file"]').textContent()).toBe(corruptFile);
+    await page.screenshot({ path: join(ARTIFACTS, 'error-corrupt.png') });
+    await page.close();
+  });
+
+  it('refuses a data set of another schema version', async () => {
+    const { page } = await openPage(browser.context);
+    const text = await expectError(page, '?data=old-schema/', 'schema-version');
+    expect(text).toContain('schema version 999');
+    await page.screenshot({ path: join(ARTIFACTS, 'error-schema.png') });
+    await page.close();
+  });
+
+  it('refuses a ?data= location on another origin', async () => {
+    const { page } = await openPage(browser.context);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    for (const bad of ['https://example.org/data/', '//example.org/data/', '/abs/data/']) {
+      await expectError(page, `?data=${encodeURIComponent(bad)}`, 'bad-data-url');
+    }
+    expect(requests.filter((u) => !u.startsWith(preview.url))).toEqual([]);
+    await page.close();
+  });
+
+  it('shows hostile names and code as text, never as markup', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}?data=hostile/#/map`);
+    expect(await waitForMap(page)).toBe(manifest.counts.functions);
+    const shown = await hoverFunction(page, hostileId);
+    expect(shown).toBe(hostileId);
+    const tip = page.locator('[data-testid="tooltip"]');
+    expect(await page.locator('[data-testid="tooltip-name"]').textContent()).toBe(HOSTILE.name);
+    expect(await tip.textContent()).toContain(HOSTILE.path);
+    expect(await page.locator('[data-testid="tooltip-code"]').textContent()).toContain('<script>window.__pwned=4</script>');
+    expect(await tip.locator('img, script, b').count()).toBe(0);
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.screenshot({ path: join(ARTIFACTS, 'hostile-tooltip.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

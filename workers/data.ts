@@ -1,0 +1,730 @@
+// The data worker: the one place the site reads the data set. It loads manifest.json, checks it,
+// downloads the small files whole (checking each one's sha256 against the manifest), reads the large
+// `functions` shards with HTTP range reads (only the light columns, never `body` in bulk), hands the
+// map its layout as transferred typed arrays, answers per-function lookups from one row group, and
+// runs the dataset statistics in DuckDB-WASM (started lazily, in DuckDB's own worker).
+import * as Comlink from 'comlink';
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
+import type { AsyncDuckDB, AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
+import { ManifestError, sha256Hex, validateManifest, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
+import { SCHEMA_VERSION } from '../src/core/data/schema.ts';
+import { computeDatasetStats, type DatasetStats } from '../src/core/data/stats.ts';
+import {
+  ParquetReadError,
+  httpAsyncBuffer,
+  memoryAsyncBuffer,
+  readParquetColumns,
+  readParquetMetadata,
+  rowGroupOf,
+  shardForId,
+  toFloat32Array,
+  toUint32Array,
+  type ColumnTable,
+  type DecodedColumn,
+} from '../src/core/data/parquet-read.ts';
+import duckdbMvpWasm from '@duckdb/duckdb-wasm/dist/duckdb-mvp.wasm?url';
+import duckdbMvpWorker from '@duckdb/duckdb-wasm/dist/duckdb-browser-mvp.worker.js?url';
+import duckdbEhWasm from '@duckdb/duckdb-wasm/dist/duckdb-eh.wasm?url';
+import duckdbEhWorker from '@duckdb/duckdb-wasm/dist/duckdb-browser-eh.worker.js?url';
+
+export type DataErrorKind = 'missing' | 'corrupt' | 'schema-version' | 'malformed' | 'network' | 'bad-data-url';
+
+export interface DataError {
+  kind: DataErrorKind;
+  message: string;
+  /** The file at fault, as the manifest names it (or the manifest's URL). */
+  file?: string;
+  /** Where the site looked for the data set. */
+  manifestUrl?: string;
+}
+
+export interface LoadProgress {
+  phase: string;
+  filesDone: number;
+  filesTotal: number;
+  /** Bytes received so far (whole files and range reads). */
+  bytesDone: number;
+  /** Bytes of the files downloaded whole, plus the light columns' share of the shards (estimate). */
+  bytesTotal: number;
+}
+
+export interface DataSummary {
+  manifestUrl: string;
+  schemaVersion: number;
+  generator: string;
+  sources: string[];
+  counts: Manifest['counts'];
+  layouts: { name: string; method: string; dims: 2 | 3; bounds: { min: number[]; max: number[] } }[];
+  defaultLayout: string | null;
+  repos: string[];
+  loadMs: number;
+  /** Milliseconds per loading step, for the status display and benchmarks. */
+  timings: Record<string, number>;
+}
+
+export type OpenResult = { ok: true; summary: DataSummary } | { ok: false; error: DataError };
+
+export interface LayoutPayload {
+  name: string;
+  dims: 2 | 3;
+  bounds: { min: number[]; max: number[] };
+  /** Point count. */
+  length: number;
+  /** x,y(,z) interleaved, `dims` floats per point. */
+  positions: Float32Array;
+  ids: Uint32Array;
+  repoIds: Uint32Array;
+}
+
+export interface HoverInfo {
+  id: number;
+  name: string;
+  qualname: string;
+  repo: string;
+  path: string;
+  kind: string;
+  n_lines: number;
+}
+
+export interface FunctionDetail extends HoverInfo {
+  start_line: number;
+  end_line: number;
+  docstring: string | null;
+  /** The first lines of the body, as text. */
+  head: string;
+  /** Whether the body goes on past `head`. */
+  truncated: boolean;
+  n_chars: number;
+}
+
+export interface StatsResult {
+  stats: DatasetStats;
+  engine: string;
+  ms: number;
+  /** Whether the parts of stats.json that do not depend on list lengths agree; null without stats.json. */
+  matchesPrebuild: boolean | null;
+}
+
+/** Columns of `functions` held in memory: what the statistics and the hover need, never `body`. */
+const LIGHT_COLUMNS = ['id', 'repo_id', 'name', 'qualname', 'path', 'kind', 'is_async', 'docstyle', 'n_chars', 'n_lines'];
+const DETAIL_COLUMNS = ['id', 'start_line', 'end_line', 'docstring', 'body'];
+const HEAD_LINES = 12;
+const HEAD_CHARS = 1500;
+
+class DataFailure extends Error {
+  constructor(readonly info: DataError) {
+    super(info.message);
+  }
+}
+
+interface Light {
+  ids: Uint32Array;
+  repoIds: Uint32Array;
+  name: DecodedColumn;
+  qualname: DecodedColumn;
+  path: DecodedColumn;
+  kind: DecodedColumn;
+  is_async: DecodedColumn;
+  docstyle: DecodedColumn;
+  n_chars: Uint32Array;
+  n_lines: Uint32Array;
+  dense: boolean;
+}
+
+interface ReposTable {
+  columns: ColumnTable;
+  names: string[];
+}
+
+let base: URL | null = null;
+let manifestUrl = '';
+let manifest: Manifest | null = null;
+let repos: ReposTable | null = null;
+let light: Light | null = null;
+let prebuiltStats: DatasetStats | null = null;
+const layouts = new Map<string, LayoutPayload>();
+const shardMeta = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
+const groupCache = new Map<string, Promise<ColumnTable>>();
+let opening: Promise<OpenResult> | null = null;
+let statsPromise: Promise<StatsResult> | null = null;
+
+/**
+ * Resolves where manifest.json is: `./data/manifest.json` relative to the page, or the page's
+ * `?data=` parameter, which must be a relative path on the same origin (a folder or a .json file).
+ */
+export function resolveManifestUrl(pageUrl: string, ownOrigin: string): URL {
+  const page = new URL(pageUrl);
+  if (page.origin !== ownOrigin) {
+    throw new DataFailure({ kind: 'bad-data-url', message: `the page ${page.origin} is not this site's origin ${ownOrigin}` });
+  }
+  const param = page.searchParams.get('data');
+  if (param === null || param === '') return new URL('data/manifest.json', page);
+  const bad = (why: string) =>
+    new DataFailure({
+      kind: 'bad-data-url',
+      message: `?data=${param} was refused: ${why}. Give a relative path on this site, e.g. ?data=other-data/`,
+    });
+  if (/^[a-z][a-z0-9+.-]*:/i.test(param)) throw bad('it names a scheme or another site');
+  if (param.startsWith('/') || param.includes('\\')) throw bad('it is not a relative path');
+  if (/[\u0000-\u001f]/.test(param)) throw bad('it contains control characters');
+  const url = new URL(param.endsWith('.json') ? param : param.replace(/\/?$/, '/manifest.json'), page);
+  if (url.origin !== ownOrigin) throw bad('it leaves this site');
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+let progress: LoadProgress = { phase: 'starting', filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
+let progressCb: ((p: LoadProgress) => void) | null = null;
+let lastReport = 0;
+
+function report(force = false): void {
+  const now = performance.now();
+  if (!force && now - lastReport < 50) return;
+  lastReport = now;
+  progressCb?.({ ...progress });
+}
+
+function addBytes(n: number): void {
+  progress.bytesDone += n;
+  report();
+}
+
+function fileUrl(f: ManifestFile): string {
+  if (!base) throw new Error('data set not opened');
+  return new URL(f.path, base).href;
+}
+
+async function fetchChecked(f: ManifestFile): Promise<Uint8Array> {
+  const url = fileUrl(f);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new DataFailure({ kind: 'network', file: f.path, message: `could not fetch ${f.path}: ${String(e)}` });
+  }
+  if (res.status === 404) {
+    throw new DataFailure({
+      kind: 'missing',
+      file: f.path,
+      message: `${f.path} is listed in the manifest but missing on the server (HTTP 404): the data set is incomplete`,
+    });
+  }
+  if (!res.ok) throw new DataFailure({ kind: 'network', file: f.path, message: `HTTP ${res.status} fetching ${f.path}` });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  addBytes(bytes.byteLength);
+  if (bytes.byteLength !== f.bytes) {
+    throw new DataFailure({
+      kind: 'corrupt',
+      file: f.path,
+      message: `${f.path} is corrupt: it is ${bytes.byteLength} bytes, the manifest says ${f.bytes}`,
+    });
+  }
+  const digest = await sha256Hex(bytes);
+  if (digest !== f.sha256) {
+    throw new DataFailure({
+      kind: 'corrupt',
+      file: f.path,
+      message: `${f.path} is corrupt: its sha256 is ${digest}, the manifest says ${f.sha256}`,
+    });
+  }
+  progress.filesDone++;
+  report(true);
+  return bytes;
+}
+
+function toDataError(e: unknown): DataError {
+  if (e instanceof DataFailure) return { ...e.info, manifestUrl };
+  if (e instanceof ManifestError) return { kind: e.kind, message: e.message, file: 'manifest.json', manifestUrl };
+  if (e instanceof ParquetReadError) {
+    return { kind: 'corrupt', file: e.file, message: `${e.file} is corrupt or not of this schema: ${e.message}`, manifestUrl };
+  }
+  return { kind: 'network', message: e instanceof Error ? e.message : String(e), manifestUrl };
+}
+
+async function loadManifest(): Promise<Manifest> {
+  let res: Response;
+  try {
+    res = await fetch(manifestUrl, { cache: 'no-cache' });
+  } catch (e) {
+    throw new DataFailure({ kind: 'network', file: 'manifest.json', message: `could not fetch ${manifestUrl}: ${String(e)}` });
+  }
+  const type = res.headers.get('content-type') ?? '';
+  // A 404, or a static host's "single page app" fallback answering with the HTML page.
+  if (res.status === 404 || (res.ok && type.includes('text/html'))) {
+    throw new DataFailure({
+      kind: 'missing',
+      file: 'manifest.json',
+      message: `there is no data set at ${manifestUrl}`,
+    });
+  }
+  if (!res.ok) throw new DataFailure({ kind: 'network', file: 'manifest.json', message: `HTTP ${res.status} fetching ${manifestUrl}` });
+  const text = await res.text();
+  addBytes(text.length);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new DataFailure({ kind: 'malformed', file: 'manifest.json', message: 'manifest.json is not valid JSON' });
+  }
+  return validateManifest(json);
+}
+
+function str(col: DecodedColumn, i: number): string {
+  const v = col[i];
+  return v === null || v === undefined ? '' : String(v);
+}
+
+async function loadRepos(m: Manifest): Promise<ReposTable> {
+  const cols: ColumnTable = {};
+  const names: string[] = [];
+  for (const f of m.tables.repos ?? []) {
+    const bytes = await fetchChecked(f);
+    const { columns } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, [
+      'repo_id',
+      'name',
+      'topics',
+      'files',
+      'functions',
+      'bytes',
+    ]);
+    const ids = toUint32Array(columns.repo_id!);
+    for (let i = 0; i < ids.length; i++) names[ids[i]!] = str(columns.name!, i);
+    for (const [k, v] of Object.entries(columns)) cols[k] = cols[k] ? concatColumns(cols[k]!, v) : v;
+  }
+  return { columns: cols, names: Array.from(names, (n) => n ?? '') };
+}
+
+function concatColumns(a: DecodedColumn, b: DecodedColumn): DecodedColumn {
+  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && a.constructor === b.constructor) {
+    const ctor = a.constructor as new (n: number) => typeof a;
+    const out = new ctor(a.length + b.length) as Exclude<DecodedColumn, unknown[]>;
+    out.set(a as never);
+    out.set(b as never, a.length);
+    return out;
+  }
+  return [...Array.from(a as ArrayLike<unknown>), ...Array.from(b as ArrayLike<unknown>)];
+}
+
+async function shard(f: ManifestFile): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
+  let p = shardMeta.get(f.path);
+  if (!p) {
+    p = (async () => {
+      const file = httpAsyncBuffer(fileUrl(f), f.bytes, { onBytes: addBytes });
+      const metadata = await readParquetMetadata(file, f.path);
+      if (f.rows !== undefined && Number(metadata.num_rows) !== f.rows) {
+        throw new DataFailure({
+          kind: 'corrupt',
+          file: f.path,
+          message: `${f.path} holds ${metadata.num_rows} rows, the manifest says ${f.rows}`,
+        });
+      }
+      return { file, metadata };
+    })();
+    p.catch(() => shardMeta.delete(f.path));
+    shardMeta.set(f.path, p);
+  }
+  return p;
+}
+
+async function loadLight(m: Manifest): Promise<Light> {
+  const shards = m.tables.functions ?? [];
+  const parts: ColumnTable[] = [];
+  // Two shards at a time: enough to keep the connection busy without flooding it.
+  let next = 0;
+  const worker = async () => {
+    while (next < shards.length) {
+      const i = next++;
+      const f = shards[i]!;
+      const { file, metadata } = await shard(f);
+      parts[i] = (await readParquetColumns(file, f.path, LIGHT_COLUMNS, { metadata })).columns;
+      progress.filesDone++;
+      report(true);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const col = (name: string): DecodedColumn =>
+    parts.length === 1 ? parts[0]![name]! : parts.map((p) => p[name]!).reduce((a, b) => concatColumns(a, b));
+  const ids = toUint32Array(parts.length ? col('id') : new Uint32Array(0));
+  let dense = true;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== ids[0]! + i) {
+      dense = false;
+      break;
+    }
+  }
+  const empty: unknown[] = [];
+  return {
+    ids,
+    repoIds: toUint32Array(parts.length ? col('repo_id') : new Uint32Array(0)),
+    name: parts.length ? col('name') : empty,
+    qualname: parts.length ? col('qualname') : empty,
+    path: parts.length ? col('path') : empty,
+    kind: parts.length ? col('kind') : empty,
+    is_async: parts.length ? col('is_async') : empty,
+    docstyle: parts.length ? col('docstyle') : empty,
+    n_chars: toUint32Array(parts.length ? col('n_chars') : new Uint32Array(0)),
+    n_lines: toUint32Array(parts.length ? col('n_lines') : new Uint32Array(0)),
+    dense,
+  };
+}
+
+/** Row of an id in the light columns, or -1. */
+function rowOf(id: number): number {
+  if (!light) return -1;
+  const { ids } = light;
+  if (light.dense) {
+    const r = id - (ids[0] ?? 0);
+    return r >= 0 && r < ids.length ? r : -1;
+  }
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else if (ids[mid]! > id) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+async function loadLayout(m: Manifest, name: string, whole: Map<string, Uint8Array>): Promise<LayoutPayload> {
+  const info = m.layouts.find((l) => l.name === name);
+  if (!info) throw new DataFailure({ kind: 'malformed', message: `the manifest lists no layout named ${name}` });
+  const files = m.tables[info.table] ?? [];
+  const n = files.reduce((s, f) => s + (f.rows ?? 0), 0);
+  const dims = info.dims;
+  let positions = new Float32Array(n * dims);
+  let ids = new Uint32Array(n);
+  let at = 0;
+  for (const f of files) {
+    const bytes = whole.get(f.path) ?? (await fetchChecked(f));
+    const cols = dims === 3 ? ['id', 'x', 'y', 'z'] : ['id', 'x', 'y'];
+    const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, cols);
+    if (at + rows > ids.length) {
+      // The manifest lacked row counts: grow.
+      const p2 = new Float32Array((at + rows) * dims);
+      p2.set(positions);
+      positions = p2;
+      const i2 = new Uint32Array(at + rows);
+      i2.set(ids);
+      ids = i2;
+    }
+    ids.set(toUint32Array(columns.id!), at);
+    const x = toFloat32Array(columns.x!);
+    const y = toFloat32Array(columns.y!);
+    const z = dims === 3 ? toFloat32Array(columns.z!) : null;
+    for (let i = 0; i < rows; i++) {
+      const o = (at + i) * dims;
+      positions[o] = x[i]!;
+      positions[o + 1] = y[i]!;
+      if (z) positions[o + 2] = Number.isNaN(z[i]!) ? 0 : z[i]!;
+    }
+    at += rows;
+  }
+  const repoIds = new Uint32Array(at);
+  for (let i = 0; i < at; i++) {
+    const r = rowOf(ids[i]!);
+    repoIds[i] = r >= 0 ? light!.repoIds[r]! : 0;
+  }
+  return {
+    name,
+    dims,
+    bounds: info.bounds,
+    length: at,
+    positions: at * dims === positions.length ? positions : positions.slice(0, at * dims),
+    ids: at === ids.length ? ids : ids.slice(0, at),
+    repoIds,
+  };
+}
+
+async function doOpen(pageUrl: string): Promise<OpenResult> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  let lap = t0;
+  const mark = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - lap);
+    lap = now;
+  };
+  try {
+    const url = resolveManifestUrl(pageUrl, self.location.origin);
+    manifestUrl = url.href;
+    base = new URL('.', url);
+    progress = { phase: 'reading manifest.json', filesDone: 0, filesTotal: 1, bytesDone: 0, bytesTotal: 0 };
+    report(true);
+    const m = await loadManifest();
+    manifest = m;
+    mark('manifest');
+    const layoutName = m.default_layout ?? m.layouts[0]?.name ?? null;
+    const layoutInfo = m.layouts.find((l) => l.name === layoutName);
+    const wholeFiles = [
+      ...(m.tables.repos ?? []),
+      ...(m.stats ? [m.stats] : []),
+      ...(layoutInfo ? (m.tables[layoutInfo.table] ?? []) : []),
+    ];
+    const fnShards = m.tables.functions ?? [];
+    // The light columns are about a fifth of a shard's bytes (the body dominates): a rough guess.
+    const lightGuess = fnShards.reduce((s, f) => s + f.bytes, 0) * 0.2;
+    progress = {
+      phase: 'downloading the data set',
+      filesDone: 1,
+      filesTotal: 1 + wholeFiles.length + fnShards.length,
+      bytesDone: progress.bytesDone,
+      bytesTotal: progress.bytesDone + wholeFiles.reduce((s, f) => s + f.bytes, 0) + Math.round(lightGuess),
+    };
+    report(true);
+    // Whole files first (small, sha256-checked), then the range reads of the function shards.
+    const whole = new Map<string, Uint8Array>();
+    const layoutFiles = layoutInfo ? (m.tables[layoutInfo.table] ?? []) : [];
+    const reposP = loadRepos(m);
+    const statsP = m.stats ? fetchChecked(m.stats) : Promise.resolve(null);
+    const layoutP = Promise.all(layoutFiles.map(async (f) => whole.set(f.path, await fetchChecked(f))));
+    const [r, s] = await Promise.all([reposP, statsP, layoutP]);
+    repos = r;
+    mark('whole files');
+    if (s) {
+      try {
+        prebuiltStats = JSON.parse(new TextDecoder().decode(s)) as DatasetStats;
+      } catch {
+        throw new DataFailure({ kind: 'corrupt', file: m.stats!.path, message: `${m.stats!.path} is not valid JSON` });
+      }
+    }
+    progress.phase = 'reading function names and sizes';
+    report(true);
+    light = await loadLight(m);
+    mark('function columns');
+    if (light.ids.length !== m.counts.functions) {
+      throw new DataFailure({
+        kind: 'corrupt',
+        file: 'functions',
+        message: `the functions shards hold ${light.ids.length} rows, the manifest counts ${m.counts.functions}`,
+      });
+    }
+    if (layoutName && layoutInfo) {
+      progress.phase = 'preparing the map';
+      report(true);
+      layouts.set(layoutName, await loadLayout(m, layoutName, whole));
+      mark('layout');
+    }
+    progress.phase = 'ready';
+    report(true);
+    return {
+      ok: true,
+      summary: {
+        manifestUrl,
+        schemaVersion: m.schema_version,
+        generator: m.generator,
+        sources: m.sources,
+        counts: m.counts,
+        layouts: m.layouts.map((l) => ({ name: l.name, method: l.method, dims: l.dims, bounds: l.bounds })),
+        defaultLayout: layoutName,
+        repos: repos.names,
+        loadMs: Math.round(performance.now() - t0),
+        timings,
+      },
+    };
+  } catch (e) {
+    manifest = null;
+    return { ok: false, error: toDataError(e) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DuckDB-WASM: started on first use, in its own worker (the async API), so that this worker keeps
+// answering hovers while DuckDB computes.
+
+let db: Promise<{ db: AsyncDuckDB; conn: AsyncDuckDBConnection; version: string }> | null = null;
+
+async function startDuckDB(): Promise<{ db: AsyncDuckDB; conn: AsyncDuckDBConnection; version: string }> {
+  const duckdb = await import('@duckdb/duckdb-wasm');
+  const bundle = await duckdb.selectBundle({
+    mvp: { mainModule: new URL(duckdbMvpWasm, self.location.href).href, mainWorker: new URL(duckdbMvpWorker, self.location.href).href },
+    eh: { mainModule: new URL(duckdbEhWasm, self.location.href).href, mainWorker: new URL(duckdbEhWorker, self.location.href).href },
+  });
+  const worker = new Worker(bundle.mainWorker!);
+  const instance = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+  await instance.instantiate(bundle.mainModule, bundle.pthreadWorker);
+  await instance.open({});
+  const conn = await instance.connect();
+  const version = await instance.getVersion();
+  return { db: instance, conn, version: `DuckDB-WASM ${version} (${bundle.mainModule.includes('-eh') ? 'eh' : 'mvp'})` };
+}
+
+async function loadTables(conn: AsyncDuckDBConnection): Promise<void> {
+  const arrow = await import('apache-arrow');
+  if (!light || !repos) throw new Error('data set not opened');
+  const utf8 = (col: DecodedColumn) => arrow.vectorFromArray(Array.from(col as ArrayLike<unknown>, (v) => (v == null ? null : String(v))), new arrow.Utf8());
+  const fn = new arrow.Table({
+    id: arrow.makeVector(light.ids),
+    repo_id: arrow.makeVector(light.repoIds),
+    name: utf8(light.name),
+    qualname: utf8(light.qualname),
+    path: utf8(light.path),
+    kind: utf8(light.kind),
+    is_async: arrow.vectorFromArray(Array.from(light.is_async as ArrayLike<unknown>, (v) => Boolean(v)), new arrow.Bool()),
+    docstyle: utf8(light.docstyle),
+    n_chars: arrow.makeVector(light.n_chars),
+    n_lines: arrow.makeVector(light.n_lines),
+  });
+  const rc = repos.columns;
+  const big = (col: DecodedColumn) =>
+    col instanceof BigInt64Array ? col : BigInt64Array.from(Array.from(col as ArrayLike<unknown>, (v) => BigInt(Number(v ?? 0))));
+  const topics = Array.from(rc.topics as ArrayLike<unknown>, (v) => (Array.isArray(v) ? v.map((t) => String(t ?? '')) : []));
+  const rp = new arrow.Table({
+    repo_id: arrow.makeVector(toUint32Array(rc.repo_id!)),
+    name: utf8(rc.name!),
+    topics: arrow.vectorFromArray(topics, new arrow.List(new arrow.Field('item', new arrow.Utf8(), true))),
+    files: arrow.makeVector(toUint32Array(rc.files!)),
+    functions: arrow.makeVector(toUint32Array(rc.functions!)),
+    bytes: arrow.makeVector(big(rc.bytes!)),
+  });
+  await conn.query('DROP TABLE IF EXISTS functions; DROP TABLE IF EXISTS repos;');
+  await conn.insertArrowFromIPCStream(arrow.tableToIPC(fn, 'stream'), { name: 'functions', create: true });
+  await conn.insertArrowFromIPCStream(arrow.tableToIPC(rp, 'stream'), { name: 'repos', create: true });
+}
+
+function sameIgnoringLimits(a: DatasetStats, b: DatasetStats): boolean {
+  const pick = (s: DatasetStats) =>
+    JSON.stringify([s.totals, s.tags, s.length_histogram, s.length_quantiles, s.docstyles, s.kinds]);
+  try {
+    return pick(a) === pick(b);
+  } catch {
+    return false;
+  }
+}
+
+async function doStats(): Promise<StatsResult> {
+  if (!manifest) throw new Error('data set not opened');
+  db ??= startDuckDB();
+  let handle;
+  try {
+    handle = await db;
+  } catch (e) {
+    db = null;
+    throw e;
+  }
+  const t0 = performance.now();
+  await loadTables(handle.conn);
+  const conn = handle.conn;
+  const stats = await computeDatasetStats(async (sql) => {
+    const table = await conn.query(sql);
+    return table.toArray().map((row) => (row as { toJSON(): Record<string, unknown> }).toJSON());
+  });
+  return {
+    stats,
+    engine: handle.version,
+    ms: Math.round(performance.now() - t0),
+    matchesPrebuild: prebuiltStats ? sameIgnoringLimits(stats, prebuiltStats) : null,
+  };
+}
+
+async function groupColumns(f: ManifestFile, row: number): Promise<{ table: ColumnTable; rowStart: number }> {
+  const { file, metadata } = await shard(f);
+  const g = rowGroupOf(metadata, row);
+  const key = `${f.path}#${g.index}`;
+  let p = groupCache.get(key);
+  if (!p) {
+    p = readParquetColumns(file, f.path, DETAIL_COLUMNS, { metadata, rowStart: g.rowStart, rowEnd: g.rowEnd }).then((r) => r.columns);
+    p.catch(() => groupCache.delete(key));
+    groupCache.set(key, p);
+    // Keep the last few row groups: hovering tends to stay in one neighbourhood.
+    while (groupCache.size > 6) groupCache.delete(groupCache.keys().next().value!);
+  }
+  return { table: await p, rowStart: g.rowStart };
+}
+
+function hoverInfo(id: number): HoverInfo | null {
+  const r = rowOf(id);
+  if (r < 0 || !light || !repos) return null;
+  return {
+    id,
+    name: str(light.name, r),
+    qualname: str(light.qualname, r),
+    repo: repos.names[light.repoIds[r]!] ?? `#${light.repoIds[r]}`,
+    path: str(light.path, r),
+    kind: str(light.kind, r),
+    n_lines: light.n_lines[r]!,
+  };
+}
+
+export function headOf(body: string): { head: string; truncated: boolean } {
+  const lines = body.split('\n');
+  let head = lines.slice(0, HEAD_LINES).join('\n');
+  let truncated = lines.length > HEAD_LINES;
+  if (head.length > HEAD_CHARS) {
+    head = head.slice(0, HEAD_CHARS);
+    truncated = true;
+  }
+  return { head, truncated };
+}
+
+const api = {
+  /** Opens the data set named by the page URL; progress is reported through the callback. */
+  open(pageUrl: string, onProgress?: (p: LoadProgress) => void): Promise<OpenResult> {
+    progressCb = onProgress ?? null;
+    opening ??= doOpen(pageUrl);
+    return opening;
+  },
+
+  /** The layout as typed arrays, transferred (the worker keeps no copy). */
+  async layout(name?: string): Promise<LayoutPayload> {
+    if (!manifest) throw new Error('data set not opened');
+    const key = name ?? manifest.default_layout ?? manifest.layouts[0]?.name;
+    if (!key) throw new Error('the data set has no layout');
+    let l = layouts.get(key);
+    if (!l) l = await loadLayout(manifest, key, new Map());
+    layouts.delete(key);
+    return Comlink.transfer(l, [l.positions.buffer, l.ids.buffer, l.repoIds.buffer]);
+  },
+
+  /** Name, repository and path of a function, from memory. */
+  hover(id: number): HoverInfo | null {
+    return hoverInfo(id);
+  },
+
+  /** One function with the start of its code: reads the one row group that holds it. */
+  async getFunction(id: number): Promise<FunctionDetail | null> {
+    if (!manifest) throw new Error('data set not opened');
+    const info = hoverInfo(id);
+    const f = shardForId(manifest.tables.functions ?? [], id);
+    if (!info || !f || f.id_min === undefined) return null;
+    const row = id - f.id_min;
+    const { table, rowStart } = await groupColumns(f, row);
+    const i = row - rowStart;
+    const found = Number(table.id![i]);
+    if (found !== id) throw new Error(`${f.path}: row ${row} holds id ${found}, expected ${id}`);
+    const body = str(table.body!, i);
+    const doc = table.docstring![i];
+    return {
+      ...info,
+      start_line: Number(table.start_line![i] ?? 0),
+      end_line: Number(table.end_line![i] ?? 0),
+      docstring: doc === null || doc === undefined ? null : String(doc),
+      ...headOf(body),
+      n_chars: light!.n_chars[rowOf(id)]!,
+    };
+  },
+
+  /** Dataset statistics computed here by DuckDB-WASM over `functions` and `repos`. */
+  stats(): Promise<StatsResult> {
+    statsPromise ??= doStats().catch((e) => {
+      statsPromise = null;
+      throw e;
+    });
+    return statsPromise;
+  },
+
+  /** stats.json as the prebuild wrote it (checked against its sha256), if the data set has one. */
+  prebuiltStats(): DatasetStats | null {
+    return prebuiltStats;
+  },
+
+  schemaVersion(): number {
+    return SCHEMA_VERSION;
+  },
+};
+
+export type DataApi = typeof api;
+
+Comlink.expose(api);
