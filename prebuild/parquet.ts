@@ -38,7 +38,7 @@ export async function writeShardedById(
   columns: string,
   outDir: string,
   name: string,
-  opts: { shardRows: number; rowGroupRows: number },
+  opts: { shardRows: number; rowGroupRows: number; afterShard?: (index: number) => Promise<void> },
 ): Promise<ManifestFile[]> {
   const [{ n }] = (await db.run(`SELECT count(*)::DOUBLE AS n FROM ${table}`)) as { n: number }[];
   const shards: ManifestFile[] = [];
@@ -54,6 +54,7 @@ export async function writeShardedById(
         idRange: n > 0 ? [lo, hi] : undefined,
       }),
     );
+    await opts.afterShard?.(s);
   }
   return shards;
 }

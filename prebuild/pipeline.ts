@@ -13,7 +13,7 @@ import { emptyOutputs, outputFiles, outputsDigest, StageState, type StageOutputs
 import { runExtract } from './stages/extract.ts';
 import { runTables } from './stages/tables.ts';
 import { runStats } from './stages/stats.ts';
-import { runEmbedTfidf, TFIDF_MODEL_ID, type EmbedOptions } from './stages/embed-tfidf.ts';
+import { runEmbedTfidf, type EmbedOptions } from './stages/embed-tfidf.ts';
 import { runLayoutPca } from './stages/layout.ts';
 import { writeManifest } from './stages/manifest.ts';
 
@@ -125,11 +125,11 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
   );
 
   const embedOut = await stage('embed', sha256Text('embed-tfidf-v1', JSON.stringify(opts.embed), outputsDigest(tablesOut)), () =>
-    runEmbedTfidf(outDir, tablesOut.tables, opts.embed, opts.quiet),
+    runEmbedTfidf(outDir, tablesOut.tables, opts.embed, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
   const layoutOut = await stage('layout', sha256Text('layout-pca-v1', outputsDigest(embedOut)), () =>
-    runLayoutPca(outDir, embedOut, opts.quiet),
+    runLayoutPca(outDir, embedOut, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
   const manifest = await measured('manifest', timings, async () => {
@@ -150,7 +150,6 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     const { readFile } = await import('node:fs/promises');
     stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as DatasetStats;
   }
-  void TFIDF_MODEL_ID;
   return { manifest, stats, timings };
 }
 

@@ -11,8 +11,26 @@ import { sha256Text, tempPathFor } from '../fsutil.ts';
 import { createProgress } from '../progress.ts';
 import type { ExtractRequest, ExtractResponse } from './extract-protocol.ts';
 
-/** Bump when the extractor's output for the same input changes: it invalidates every cached part. */
+/** Bump when the part format changes: it invalidates every cached part. */
 export const EXTRACT_VERSION = 1;
+
+/**
+ * The extractor's own source files: their content is part of every part's key, so changing the
+ * extraction code re-extracts instead of reusing parts made by the old code.
+ */
+const EXTRACTOR_SOURCES = [
+  '../../src/core/extract/python.ts',
+  '../../src/core/extract/python-strings.ts',
+  '../../src/core/extract/source-file.ts',
+  '../../src/core/text/docstyle.ts',
+  '../../src/core/util/hash.ts',
+  './extract-worker.ts',
+];
+
+async function extractorFingerprint(): Promise<string> {
+  const texts = await Promise.all(EXTRACTOR_SOURCES.map((rel) => readFile(new URL(rel, import.meta.url), 'utf8')));
+  return sha256Text(...texts);
+}
 
 export interface ExtractOptions {
   partsDir: string;
@@ -178,12 +196,14 @@ export async function runExtract(repos: RepoCheckout[], opts: ExtractOptions): P
   }
   const parts: RepoPart[] = [];
   const jobs: Job[] = [];
+  const extractor = await extractorFingerprint();
   const sorted = [...repos].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const repo of sorted) {
     const paths = repo.files ?? (await walkPythonFiles(repo.root));
     const { files, fingerprint } = await statFiles(repo.root, paths);
     const key = sha256Text(
       `extract-v${EXTRACT_VERSION}`,
+      extractor,
       String(opts.maxFileBytes),
       repo.name,
       repo.source,

@@ -59,6 +59,17 @@ export async function loadParts(db: Db, parts: RepoPart[]): Promise<void> {
   await db.exec('DROP TABLE fn_raw; DROP TABLE repo_raw; DROP TABLE skipped_raw; DROP TABLE file_ids');
 }
 
+/**
+ * Test hook for the resume-after-kill test: with PREBUILD_TEST_STALL=tables-after-first-shard the
+ * stage stops after its first shard, so the test can kill the process at a known point mid-stage.
+ */
+async function stallForTest(shard: number): Promise<void> {
+  if (shard === 0 && process.env.PREBUILD_TEST_STALL === 'tables-after-first-shard') {
+    process.stderr.write('tables: stalling for test\n');
+    await new Promise(() => {});
+  }
+}
+
 export async function runTables(db: Db, parts: RepoPart[], opts: TablesOptions): Promise<StageOutputs> {
   await loadParts(db, parts);
   const out = emptyOutputs();
@@ -82,6 +93,7 @@ export async function runTables(db: Db, parts: RepoPart[], opts: TablesOptions):
   out.tables[TABLE.functions] = await writeShardedById(db, 'functions', names(FUNCTIONS_COLUMNS), opts.outDir, TABLE.functions, {
     shardRows: opts.shardRows,
     rowGroupRows: opts.rowGroupRows ?? FUNCTIONS_ROW_GROUP_ROWS,
+    afterShard: stallForTest,
   });
   out.facts = { repos, functions, skipped_files: skipped, files };
   return out;
