@@ -52,43 +52,96 @@ export interface HttpAsyncBufferOptions {
   onBytes?: (bytes: number) => void;
   /** Counts requests and bytes, for tests and the loading display. */
   stats?: RangeReadStats;
+  /**
+   * Slices asked for in the same tick whose gap is at most this many bytes are fetched with one
+   * request (default 32 KiB): a projected read asks for a few column chunks per row group, and
+   * hundreds of small requests cost more than the bytes in their gaps. 0 turns merging off.
+   */
+  mergeGap?: number;
+  /** Upper bound of one merged request (default 8 MiB). */
+  maxRequestBytes?: number;
+}
+
+interface Pending {
+  start: number;
+  stop: number;
+  resolve: (b: ArrayBuffer) => void;
+  reject: (e: unknown) => void;
 }
 
 /**
  * An AsyncBuffer that reads a file of known size (from the manifest, so no HEAD request) with HTTP
- * Range requests. A server that ignores Range and answers 200 with the whole file is tolerated: the
- * whole body is kept and sliced from then on.
+ * Range requests, merging nearby slices asked for together. A server that ignores Range and answers
+ * 200 with the whole file is tolerated: the whole body is kept and sliced from then on.
  */
 export function httpAsyncBuffer(url: string, byteLength: number, opts: HttpAsyncBufferOptions = {}): AsyncBuffer {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const mergeGap = opts.mergeGap ?? 32 * 1024;
+  const maxRequest = opts.maxRequestBytes ?? 8 * 1024 * 1024;
   let whole: Promise<ArrayBuffer> | undefined;
+  let queue: Pending[] = [];
+
+  async function fetchRange(start: number, stop: number): Promise<ArrayBuffer> {
+    if (whole) return (await whole).slice(start, stop);
+    const res = await doFetch(url, { headers: { Range: `bytes=${start}-${stop - 1}` } });
+    if (res.status === 206) {
+      const body = await res.arrayBuffer();
+      count(opts, body.byteLength);
+      if (body.byteLength !== stop - start) {
+        throw new Error(`range request for bytes ${start}-${stop - 1} of ${url} returned ${body.byteLength} bytes`);
+      }
+      return body;
+    }
+    if (res.status === 200) {
+      whole ??= res.arrayBuffer().then((b) => {
+        count(opts, b.byteLength);
+        if (b.byteLength !== byteLength) {
+          throw new Error(`${url} is ${b.byteLength} bytes, the manifest says ${byteLength}`);
+        }
+        return b;
+      });
+      return (await whole).slice(start, stop);
+    }
+    throw new Error(`HTTP ${res.status} reading ${url}`);
+  }
+
+  function flush(): void {
+    const batch = queue.sort((a, b) => a.start - b.start);
+    queue = [];
+    let i = 0;
+    while (i < batch.length) {
+      const group = [batch[i]!];
+      let start = batch[i]!.start;
+      let stop = batch[i]!.stop;
+      i++;
+      while (i < batch.length && batch[i]!.start - stop <= mergeGap && Math.max(stop, batch[i]!.stop) - start <= maxRequest) {
+        stop = Math.max(stop, batch[i]!.stop);
+        group.push(batch[i]!);
+        i++;
+      }
+      fetchRange(start, stop).then(
+        (buf) => {
+          for (const p of group) p.resolve(buf.slice(p.start - start, p.stop - start));
+        },
+        (e: unknown) => {
+          for (const p of group) p.reject(e);
+        },
+      );
+    }
+  }
+
   return {
     byteLength,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+    slice(start: number, end?: number): Promise<ArrayBuffer> {
       if (start < 0) start = Math.max(0, byteLength + start);
       const stop = Math.min(end ?? byteLength, byteLength);
-      if (stop <= start) return new ArrayBuffer(0);
-      if (whole) return (await whole).slice(start, stop);
-      const res = await doFetch(url, { headers: { Range: `bytes=${start}-${stop - 1}` } });
-      if (res.status === 206) {
-        const body = await res.arrayBuffer();
-        count(opts, body.byteLength);
-        if (body.byteLength !== stop - start) {
-          throw new Error(`range request for bytes ${start}-${stop - 1} of ${url} returned ${body.byteLength} bytes`);
-        }
-        return body;
-      }
-      if (res.status === 200) {
-        whole = res.arrayBuffer().then((b) => {
-          count(opts, b.byteLength);
-          if (b.byteLength !== byteLength) {
-            throw new Error(`${url} is ${b.byteLength} bytes, the manifest says ${byteLength}`);
-          }
-          return b;
-        });
-        return (await whole).slice(start, stop);
-      }
-      throw new Error(`HTTP ${res.status} reading ${url}`);
+      if (stop <= start) return Promise.resolve(new ArrayBuffer(0));
+      if (mergeGap <= 0) return fetchRange(start, stop);
+      return new Promise((resolve, reject) => {
+        // hyparquet asks for all of a read's byte ranges synchronously: one microtask collects them.
+        if (!queue.length) queueMicrotask(flush);
+        queue.push({ start, stop, resolve, reject });
+      });
     },
   };
 }
@@ -106,7 +159,8 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 /** Reads the footer; throws ParquetReadError naming the file when the bytes are not Parquet. */
 export async function readParquetMetadata(file: AsyncBuffer, name: string): Promise<FileMetaData> {
   try {
-    return await parquetMetadataAsync(file);
+    // 64 KiB holds most footers; a larger one costs a second request, not a 512 KiB default read.
+    return await parquetMetadataAsync(file, { initialFetchSize: 1 << 16 });
   } catch (e) {
     throw new ParquetReadError(`${name} is not a readable Parquet file: ${errText(e)}`, name);
   }

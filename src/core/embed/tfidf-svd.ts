@@ -48,7 +48,14 @@ export interface TfidfSvdOptions {
   svdSample?: number;
   /** Randomized SVD oversampling (default 10, as scikit-learn). */
   oversample?: number;
-  /** Randomized SVD subspace iterations (default 4). */
+  /**
+   * Randomized SVD subspace (power) iterations (default 0). 0 is Halko's basic range finder: the
+   * subspace is spanned by random mixtures of the sampled documents, rotated to its principal axes.
+   * It is a looser SVD (top singular value ~11% low, 13% of variance kept instead of 31% on the
+   * stdlib) but the better search embedding: docstring -> code MRR@100 on the stdlib 0.21 with
+   * q = 0 against 0.16 / 0.14 / 0.137 with q = 1 / 2 / 4 (raw TF-IDF: 0.32), and 2x faster to fit.
+   * Use 4-5 (scikit-learn's TruncatedSVD uses 5) for a faithful truncated SVD.
+   */
   powerIterations?: number;
   /** Seed for the sample and the SVD's random start (default 0). */
   seed?: number;
@@ -71,7 +78,7 @@ export const TFIDF_SVD_DEFAULTS: TfidfSvdConfig = {
   sublinearTf: true,
   svdSample: 50000,
   oversample: 10,
-  powerIterations: 4,
+  powerIterations: 0,
   seed: 0,
   dtype: 'float16',
   minTokenLength: DEFAULT_MIN_TOKEN_LENGTH,

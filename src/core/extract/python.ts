@@ -1,11 +1,15 @@
 // Python function extractor: web-tree-sitter (tree-sitter-python) -> ExtractedFunction[].
 //
-// Runs unchanged in Node and in browser workers. The hot path is built to cross the JS/WASM boundary
-// as little as possible: one Parser and one Query are reused for every file; the Query finds the
-// definitions inside WASM in a single pass, so no JS object is created for ordinary syntax nodes; names,
-// async-ness, line spans, bodies and the docstring pre-check come from the source text; the tree is
-// asked again only for parameters, docstring candidates and rare trailing-comment cases; each tree
-// is deleted after use.
+// Runs unchanged in Node and in browser workers. Parsing is the cost that cannot be avoided; the rest
+// is built to cross the JS/WASM boundary as rarely as possible and never to visit every syntax node:
+//   - a `def`, `async def`, `class` or decorator can only start a logical line, so one linear text
+//     scan finds the candidates (first token of a physical line) and the tree confirms each with one
+//     `namedDescendantForIndex` (which also rejects candidates inside strings). A tree-sitter Query or
+//     `descendantsOfType` walks all ~7.5M nodes of the stdlib and cost 3-5x more than this;
+//   - per function a handful of WASM calls: its end, its children (name, parameters, block), the
+//     parameters' children, and the children of parameters that carry an annotation or a default;
+//   - names, async-ness, line spans, bodies, docstrings (literal scanning + evaluation) come from the
+//     source text. One Parser is reused; each tree is deleted after use.
 //
 // Choices (documented for users of the data set):
 //   - Source text: a leading BOM is dropped and line endings are normalised to '\n' before parsing
@@ -29,8 +33,8 @@
 //     'function' at module level (also inside if/try/with/for at module level).
 //   - A file with any syntax error yields no functions and an error (CPython refuses whole files).
 //     Python 2 constructs that tree-sitter-python accepts but CPython 3 rejects count as errors:
-//     print and exec statements and tuple parameters. NUL characters are errors too.
-import { Language, type Node, Parser, Query, type QueryMatch } from 'web-tree-sitter';
+//     `print x` and `exec code` statements and tuple parameters. NUL characters are errors too.
+import { Language, type Node, Parser } from 'web-tree-sitter';
 import type { ExtractedFunction, FunctionKind } from '../data/schema.ts';
 import { classifyDocstring } from '../text/docstyle.ts';
 import { digestText } from '../util/hash.ts';
@@ -54,39 +58,18 @@ export interface PythonExtractorOptions {
   runtimeWasmUrl?: string;
 }
 
-const QUERY_SOURCE = `
-(decorated_definition) @dec
-(class_definition name: (_) @cname) @cls
-(function_definition name: (_) @fname parameters: (_) @params body: (_) @body) @fn
-(print_statement) @py2
-(exec_statement) @py2
-(parameters (tuple_pattern) @py2)
-(lambda_parameters (tuple_pattern) @py2)
-(default_parameter name: (tuple_pattern) @py2)
-`;
-
-// Pattern indices in QUERY_SOURCE.
-const P_DEC = 0;
-const P_CLS = 1;
-const P_FN = 2;
-
-const ITEM_DEC = 0;
-const ITEM_CLS = 1;
-const ITEM_FN = 2;
-
-interface Item {
-  type: number;
-  start: number;
-  node: Node;
-  a: Node | null; // name
-  b: Node | null; // parameters
-  c: Node | null; // body
-}
-
 interface Scope {
   end: number;
   isClass: boolean;
   qualname: string;
+}
+
+interface Params {
+  args: string[];
+  types: (string | null)[];
+  defaults: (string | null)[];
+  /** Start of a Python 2 tuple parameter, or -1. */
+  tupleAt: number;
 }
 
 let initPromise: Promise<void> | null = null;
@@ -100,8 +83,25 @@ function initRuntime(runtimeWasmUrl?: string): Promise<void> {
   return initPromise;
 }
 
+// Character codes.
+const C_TAB = 9;
+const C_NL = 10;
+const C_FF = 12;
+const C_SPACE = 32;
+const C_HASH = 35;
+const C_LPAREN = 40;
+const C_RPAREN = 41;
+const C_STAR = 42;
+const C_COMMA = 44;
+const C_SLASH = 47;
+const C_COLON = 58;
+const C_SEMI = 59;
+const C_EQ = 61;
+const C_AT = 64;
+const C_BACKSLASH = 92;
+
 function isHorizontalSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 12;
+  return c === C_SPACE || c === C_TAB || c === C_FF;
 }
 
 function isQuote(c: number): boolean {
@@ -113,29 +113,174 @@ function isPrefixLetter(c: number): boolean {
   return c === 114 || c === 82 || c === 117 || c === 85 || c === 98 || c === 66 || c === 102 || c === 70;
 }
 
-/** End of the identifier that starts at `i` (definitions' names are followed by `(`, `:`, `[` or space). */
+/** A comment or a line continuation (tree-sitter extras that can sit among a node's children). */
+function isTriviaAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c === C_HASH || c === C_BACKSLASH;
+}
+
+/** ASCII identifier character, or any non-ASCII code unit (Python identifiers are Unicode). */
+function isIdentChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c >= 0x80;
+}
+
+/** End of the identifier starting at `i`. */
 function identifierEnd(s: string, i: number): number {
   const n = s.length;
   while (i < n) {
     const c = s.charCodeAt(i);
-    if (c === 40 || c === 58 || c === 91 || c === 92 || c === 35 || c === 44 || c === 41 || c === 61 || c <= 32) break;
-    if (c >= 0x80 && /\s/.test(s[i])) break;
+    if (c < 0x80 ? !isIdentChar(c) : /\s/.test(s[i])) break;
     i++;
   }
   return i;
 }
 
+/**
+ * Skips whitespace, comments and backslash continuations from `i`; newlines too when `newlines`
+ * (inside brackets). Returns the index of the next significant character (or s.length).
+ */
+function skipTrivia(s: string, i: number, newlines: boolean): number {
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (isHorizontalSpace(c) || (newlines && c === C_NL)) i++;
+    else if (c === C_HASH) {
+      const nl = s.indexOf('\n', i);
+      i = nl < 0 ? n : nl;
+    } else if (c === C_BACKSLASH && s.charCodeAt(i + 1) === C_NL) i += 2;
+    else break;
+  }
+  return i;
+}
+
+/** Whether a string literal (optional prefix of at most two letters, then a quote) starts at `i`. */
+function literalStartsAt(s: string, i: number): boolean {
+  const c0 = s.charCodeAt(i);
+  if (isQuote(c0)) return true;
+  if (!isPrefixLetter(c0)) return false;
+  const c1 = s.charCodeAt(i + 1);
+  if (isQuote(c1)) return true;
+  return isPrefixLetter(c1) && isQuote(s.charCodeAt(i + 2));
+}
+
+/** End (exclusive) of the string literal starting at `i` (see literalStartsAt), or -1. */
+function literalEnd(s: string, i: number): number {
+  let j = i;
+  while (!isQuote(s.charCodeAt(j))) j++;
+  const q = s.charCodeAt(j);
+  const triple = s.charCodeAt(j + 1) === q && s.charCodeAt(j + 2) === q;
+  const n = s.length;
+  if (triple) {
+    j += 3;
+    while (j < n) {
+      const c = s.charCodeAt(j);
+      if (c === C_BACKSLASH) j += 2;
+      else if (c === q && s.charCodeAt(j + 1) === q && s.charCodeAt(j + 2) === q) return j + 3;
+      else j++;
+    }
+    return -1;
+  }
+  j += 1;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c === C_BACKSLASH) j += 2;
+    else if (c === q) return j + 1;
+    else if (c === C_NL) return -1;
+    else j++;
+  }
+  return -1;
+}
+
+/** Whether the literal starting at `i` has an f or b prefix (never part of a docstring). */
+function isFOrBytes(s: string, i: number): boolean {
+  for (let j = i; j < i + 2; j++) {
+    const c = s.charCodeAt(j) | 0x20;
+    if (c === 102 || c === 98) return true;
+    if (isQuote(s.charCodeAt(j))) return false;
+  }
+  return false;
+}
+
+/**
+ * The docstring of a block whose first significant character is at `p`: CPython takes the first
+ * statement if it is an expression statement that is a str constant. Decided from the text: one or
+ * more string literals (implicit concatenation), optionally parenthesised, followed by the end of
+ * the statement. Returns the evaluated, cleaned text, or null.
+ */
+export function docstringAt(s: string, p: number): string | null {
+  let i = p;
+  let depth = 0;
+  while (s.charCodeAt(i) === C_LPAREN) {
+    depth++;
+    i = skipTrivia(s, i + 1, true);
+  }
+  if (!literalStartsAt(s, i)) return null;
+  const parts: string[] = [];
+  for (;;) {
+    if (isFOrBytes(s, i)) return null;
+    const end = literalEnd(s, i);
+    if (end < 0) return null;
+    parts.push(s.slice(i, end));
+    i = skipTrivia(s, end, depth > 0);
+    if (!literalStartsAt(s, i)) break;
+  }
+  while (depth > 0) {
+    if (s.charCodeAt(i) !== C_RPAREN) return null;
+    depth--;
+    i = skipTrivia(s, i + 1, depth > 0);
+  }
+  if (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c !== C_NL && c !== C_SEMI) return null;
+  }
+  const value = evaluateStrConcatenation(parts);
+  return value === null ? null : cleandoc(value);
+}
+
+/** Strips trailing whitespace and backslash continuations from s[start, end). */
+function trimmedEnd(s: string, start: number, end: number): number {
+  while (end > start) {
+    const c = s.charCodeAt(end - 1);
+    if (isHorizontalSpace(c) || c === C_NL || c === C_BACKSLASH) end--;
+    else break;
+  }
+  return end;
+}
+
+/** `*`/`**` prefix plus the identifier of a parameter's name part starting at `i`. */
+function paramName(s: string, i: number): string {
+  let stars = '';
+  while (s.charCodeAt(i) === C_STAR) {
+    stars += '*';
+    i = skipTrivia(s, i + 1, true);
+  }
+  return stars + s.slice(i, identifierEnd(s, i));
+}
+
+const PY2_PRINT_OK_AFTER = new Set(['in', 'is', 'if', 'and', 'or', 'not']);
+
 export class PythonExtractor {
   private readonly parser: Parser;
-  private readonly query: Query;
   private readonly typeNames: string[];
+  private readonly idFunction: Set<number>;
+  private readonly idClass: Set<number>;
+  private readonly idDecorator: Set<number>;
 
   private constructor(language: Language) {
     this.parser = new Parser();
     this.parser.setLanguage(language);
-    this.query = new Query(language, QUERY_SOURCE);
     this.typeNames = [];
-    for (let id = 0; id < language.nodeTypeCount; id++) this.typeNames.push(language.nodeTypeForId(id) ?? '');
+    this.idFunction = new Set();
+    this.idClass = new Set();
+    this.idDecorator = new Set();
+    for (let id = 0; id < language.nodeTypeCount; id++) {
+      const name = language.nodeTypeForId(id) ?? '';
+      this.typeNames.push(name);
+      if (!language.nodeTypeIsNamed(id)) continue;
+      if (name === 'function_definition') this.idFunction.add(id);
+      else if (name === 'class_definition') this.idClass.add(id);
+      else if (name === 'decorator') this.idDecorator.add(id);
+    }
   }
 
   /** Loads the runtime (once per thread) and the grammar; the extractor is then reusable. */
@@ -145,9 +290,8 @@ export class PythonExtractor {
     return new PythonExtractor(language);
   }
 
-  /** Frees the parser and query (WASM memory). The extractor must not be used afterwards. */
+  /** Frees the parser (WASM memory). The extractor must not be used afterwards. */
   delete(): void {
-    this.query.delete();
     this.parser.delete();
   }
 
@@ -168,8 +312,9 @@ export class PythonExtractor {
     try {
       const root = tree.rootNode;
       if (root.hasError) return { functions: [], error: this.firstError(root) };
-      const matches = this.query.matches(root);
-      return this.collect(source, root, matches);
+      const py2 = this.python2Error(source, root);
+      if (py2) return { functions: [], error: py2 };
+      return this.collect(source, root);
     } finally {
       tree.delete();
     }
@@ -180,10 +325,9 @@ export class PythonExtractor {
     for (;;) {
       if (node.isMissing) return { line: node.startPosition.row + 1, message: `missing '${this.typeOf(node)}'` };
       if (node.isError) {
-        const line = node.startPosition.row + 1;
-        const text = node.text;
+        const text = node.text.split('\n')[0];
         const snippet = text.length > 40 ? `${text.slice(0, 40)}...` : text;
-        return { line, message: `invalid syntax near ${JSON.stringify(snippet.split('\n')[0])}` };
+        return { line: node.startPosition.row + 1, message: `invalid syntax near ${JSON.stringify(snippet)}` };
       }
       let next: Node | null = null;
       for (const child of node.children) {
@@ -197,90 +341,127 @@ export class PythonExtractor {
     }
   }
 
-  private collect(source: string, root: Node, matches: QueryMatch[]): ExtractResult {
-    const items: Item[] = [];
-    let py2: { line: number; message: string; start: number } | null = null;
-    for (const m of matches) {
-      const caps = m.captures;
-      if (m.patternIndex === P_DEC) {
-        const node = caps[0].node;
-        items.push({ type: ITEM_DEC, start: node.startIndex, node, a: null, b: null, c: null });
-      } else if (m.patternIndex === P_CLS) {
-        let node: Node | null = null;
-        let name: Node | null = null;
-        for (const c of caps) {
-          if (c.name === 'cls') node = c.node;
-          else name = c.node;
-        }
-        if (node && name) items.push({ type: ITEM_CLS, start: node.startIndex, node, a: name, b: null, c: null });
-      } else if (m.patternIndex === P_FN) {
-        let node: Node | null = null;
-        let name: Node | null = null;
-        let params: Node | null = null;
-        let body: Node | null = null;
-        for (const c of caps) {
-          switch (c.name) {
-            case 'fn':
-              node = c.node;
-              break;
-            case 'fname':
-              name = c.node;
-              break;
-            case 'params':
-              params = c.node;
-              break;
-            default:
-              body = c.node;
-          }
-        }
-        if (node && name && params && body) items.push({ type: ITEM_FN, start: node.startIndex, node, a: name, b: params, c: body });
-      } else {
-        const node = caps[0].node;
-        if (!py2 || node.startIndex < py2.start) {
-          const t = this.typeOf(node);
-          const what = t === 'print_statement' ? 'print statement' : t === 'exec_statement' ? 'exec statement' : 'tuple parameter';
-          py2 = { line: node.startPosition.row + 1, message: `Python 2 ${what}`, start: node.startIndex };
+  /**
+   * Python 2 statements tree-sitter-python accepts: `print x` (but not `print >>f, x`, `print(x)` or
+   * `print -x`, which are valid Python 3 expressions), `exec code`, `lambda (a, b): ...`. Candidates
+   * come from the text; the tree confirms them (and rules out strings and comments).
+   */
+  private python2Error(s: string, root: Node): ExtractError | null {
+    let first: ExtractError | null = null;
+    let firstAt = Infinity;
+    const consider = (re: RegExp, type: string, message: string, at: (m: RegExpExecArray) => number, ok?: (m: RegExpExecArray) => boolean) => {
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(s)) !== null && m.index < firstAt) {
+        if (ok && !ok(m)) continue;
+        const node = root.namedDescendantForIndex(at(m));
+        if (node && this.typeOf(node) === type) {
+          first = { line: node.startPosition.row + 1, message };
+          firstAt = m.index;
+          break;
         }
       }
+    };
+    if (s.indexOf('print') >= 0) {
+      consider(/\bprint[ \t]+([A-Za-z_]+|["'0-9~{`]|[^\x00-\x7f])/g, 'print_statement', 'Python 2 print statement', (m) => m.index, (m) => !PY2_PRINT_OK_AFTER.has(m[1]));
     }
-    if (py2) return { functions: [], error: { line: py2.line, message: py2.message } };
-    items.sort((x, y) => x.start - y.start);
+    if (s.indexOf('exec') >= 0) {
+      consider(/\bexec[ \t]+[A-Za-z_"']/g, 'exec_statement', 'Python 2 exec statement', (m) => m.index);
+    }
+    if (s.indexOf('lambda') >= 0) {
+      consider(/\blambda[ \t]*\(/g, 'tuple_pattern', 'Python 2 tuple parameter', (m) => m.index + m[0].length - 1);
+    }
+    return first;
+  }
 
+  private collect(source: string, root: Node): ExtractResult {
     const functions: ExtractedFunction[] = [];
     const stack: Scope[] = [];
-    let dec: Node | null = null;
-    for (const it of items) {
-      if (it.type === ITEM_DEC) {
-        dec = it.node;
+    const n = source.length;
+    let decorated: Node | null = null;
+    // Candidates: the first token of every physical line.
+    for (let ls = 0; ls < n; ) {
+      let nl = source.indexOf('\n', ls);
+      if (nl < 0) nl = n;
+      let p = ls;
+      while (p < nl && isHorizontalSpace(source.charCodeAt(p))) p++;
+      const lineStart = ls;
+      ls = nl + 1;
+      if (p >= nl) continue;
+      const c = source.charCodeAt(p);
+      let isDef = false;
+      let isClass = false;
+      if (c === 100 /* d */) {
+        isDef = source.startsWith('def', p) && !isIdentChar(source.charCodeAt(p + 3));
+      } else if (c === 97 /* a */) {
+        isDef = source.startsWith('async', p) && !isIdentChar(source.charCodeAt(p + 5));
+      } else if (c === 99 /* c */) {
+        isClass = source.startsWith('class', p) && !isIdentChar(source.charCodeAt(p + 5));
+      } else if (c !== C_AT) continue;
+      if (!isDef && !isClass && c !== C_AT) continue;
+
+      const node = root.namedDescendantForIndex(p);
+      if (!node || node.startIndex !== p) continue;
+      const typeId = node.typeId;
+      if (c === C_AT) {
+        if (this.idDecorator.has(typeId) && decorated === null) decorated = node;
         continue;
       }
-      const node = it.node;
-      const start = it.start;
+      if (isDef ? !this.idFunction.has(typeId) : !this.idClass.has(typeId)) continue;
+
+      const start = p;
       while (stack.length > 0 && stack[stack.length - 1].end <= start) stack.pop();
       const parent = stack.length > 0 ? stack[stack.length - 1] : null;
-      const nameNode = it.a as Node;
-      const name = source.slice(nameNode.startIndex, identifierEnd(source, nameNode.startIndex));
-      const qualname = parent ? `${parent.qualname}.${name}` : name;
       const end = node.endIndex;
-      const first = dec ?? node;
-      dec = null;
-      stack.push({ end, isClass: it.type === ITEM_CLS, qualname });
-      if (it.type === ITEM_CLS) continue;
+      const first = decorated ?? node;
+      decorated = null;
 
+      if (isClass) {
+        const nameAt = skipTrivia(source, p + 5, false);
+        const name = source.slice(nameAt, identifierEnd(source, nameAt));
+        stack.push({ end, isClass: true, qualname: parent ? `${parent.qualname}.${name}` : name });
+        continue;
+      }
+
+      const isAsync = c === 97;
+      const kids = node.children;
+      // [async] def name [type_parameters] parameters [-> type] : [comment] block [comment]
+      const nameNode = kids[isAsync ? 2 : 1];
+      const name = source.slice(nameNode.startIndex, identifierEnd(source, nameNode.startIndex));
+      let paramsNode: Node | null = null;
+      let blockNode: Node | null = null;
+      for (let k = isAsync ? 3 : 2; k < kids.length; k++) {
+        if (source.charCodeAt(kids[k].startIndex) === C_LPAREN) {
+          paramsNode = kids[k];
+          break;
+        }
+      }
+      for (let k = kids.length - 1; k >= 0; k--) {
+        if (!isTriviaAt(source, kids[k].startIndex)) {
+          blockNode = kids[k];
+          break;
+        }
+      }
+      const params = paramsNode ? this.parameters(source, paramsNode) : { args: [], types: [], defaults: [], tupleAt: -1 };
+      if (params.tupleAt >= 0) {
+        return { functions: [], error: { line: lineOf(source, params.tupleAt), message: 'Python 2 tuple parameter' } };
+      }
+      const qualname = parent ? `${parent.qualname}.${name}` : name;
       const kind: FunctionKind = parent === null ? 'function' : parent.isClass ? 'method' : 'nested';
+      stack.push({ end, isClass: false, qualname });
+
       const startLine = first.startPosition.row + 1;
-      const lineStart = first.startIndex - first.startPosition.column;
-      const bodyEnd = this.trimTrailing(source, root, lineStart, end);
-      const body = source.slice(lineStart, bodyEnd);
+      const bodyStart = first === node ? lineStart : first.startIndex - first.startPosition.column;
+      const bodyEnd = this.trimTrailing(source, root, bodyStart, end);
+      const body = source.slice(bodyStart, bodyEnd);
       const digest = digestText(body);
       const nLines = digest.newlines + 1;
-      const docstring = this.docstring(source, it.c as Node);
-      const params = this.parameters(source, it.b as Node);
+      const docstring = blockNode ? docstringAt(source, skipTrivia(source, blockNode.startIndex, true)) : null;
       functions.push({
         qualname,
         name,
         kind,
-        is_async: source.startsWith('async', start),
+        is_async: isAsync,
         lang: 'python',
         start_line: startLine,
         end_line: startLine + nLines - 1,
@@ -312,7 +493,7 @@ export class PythonExtractor {
       let p = ls;
       while (p < end && isHorizontalSpace(source.charCodeAt(p))) p++;
       if (p < end) {
-        if (source.charCodeAt(p) !== 35 /* # */) return end;
+        if (source.charCodeAt(p) !== C_HASH) return end;
         // A '#' line with a quote on it might close a multi-line string: ask the tree.
         const line = source.slice(p, end);
         if (line.indexOf('"') >= 0 || line.indexOf("'") >= 0) {
@@ -324,120 +505,79 @@ export class PythonExtractor {
     }
   }
 
-  /** The function's docstring (cleaned), or null. `block` is the function's body node. */
-  private docstring(source: string, block: Node): string | null {
-    // Text pre-check: most functions do not start with a string; decide those without the tree.
-    let p = block.startIndex;
-    const n = source.length;
-    for (;;) {
-      const c = source.charCodeAt(p);
-      if (c === 32 || c === 9 || c === 12 || c === 10) p++;
-      else if (c === 35) {
-        const nl = source.indexOf('\n', p);
-        if (nl < 0) return null;
-        p = nl + 1;
-      } else if (c === 92 && source.charCodeAt(p + 1) === 10) p += 2;
-      else break;
-      if (p >= n) return null;
-    }
-    const c0 = source.charCodeAt(p);
-    if (!(isQuote(c0) || c0 === 40 || (isPrefixLetter(c0) && (isQuote(source.charCodeAt(p + 1)) || (isPrefixLetter(source.charCodeAt(p + 1)) && isQuote(source.charCodeAt(p + 2))))))) {
-      return null;
-    }
-    // Ask the tree: the first statement must be an expression statement holding only a str constant.
-    let stmt = block.firstNamedChild;
-    while (stmt && this.typeOf(stmt) === 'comment') stmt = stmt.nextNamedSibling;
-    if (!stmt || this.typeOf(stmt) !== 'expression_statement') return null;
-    let expr = this.onlyChild(stmt);
-    while (expr && this.typeOf(expr) === 'parenthesized_expression') {
-      const kids = expr.namedChildren.filter((k) => this.typeOf(k) !== 'comment');
-      expr = kids.length === 1 ? kids[0] : null;
-    }
-    if (!expr) return null;
-    const t = this.typeOf(expr);
-    let parts: string[];
-    if (t === 'string') parts = [source.slice(expr.startIndex, expr.endIndex)];
-    else if (t === 'concatenated_string') {
-      parts = [];
-      for (const k of expr.namedChildren) {
-        if (this.typeOf(k) === 'string') parts.push(source.slice(k.startIndex, k.endIndex));
+  /**
+   * Parameters from the `parameters` node's children. A parameter's extent runs to the next child
+   * (`,`, `)` or a comment); plain names and star parameters are read from the text, annotated or
+   * defaulted ones ask the tree for their parts.
+   */
+  private parameters(s: string, paramsNode: Node): Params {
+    const out: Params = { args: [], types: [], defaults: [], tupleAt: -1 };
+    const open = paramsNode.startIndex;
+    // `()` has no parameters: skip the WASM call.
+    if (s.charCodeAt(skipTrivia(s, open + 1, true)) === C_RPAREN) return out;
+    const kids = paramsNode.children;
+    for (let k = 1; k < kids.length - 1; k++) {
+      const kid = kids[k];
+      const a = kid.startIndex;
+      const c = s.charCodeAt(a);
+      if (c === C_COMMA || c === C_HASH || c === C_BACKSLASH) continue; // `,`, comment, line continuation
+      const b = trimmedEnd(s, a, kids[k + 1].startIndex);
+      if (c === C_LPAREN) {
+        out.tupleAt = a;
+        return out;
       }
-    } else return null;
-    const value = evaluateStrConcatenation(parts);
-    return value === null ? null : cleandoc(value);
-  }
-
-  /** The single non-comment child of `node`, if it has exactly one and it is named. */
-  private onlyChild(node: Node): Node | null {
-    let only: Node | null = null;
-    for (const k of node.children) {
-      if (!k.isNamed) return null;
-      if (this.typeOf(k) === 'comment') continue;
-      if (only) return null;
-      only = k;
-    }
-    return only;
-  }
-
-  private parameters(source: string, params: Node): { args: string[]; types: (string | null)[]; defaults: (string | null)[] } {
-    const args: string[] = [];
-    const types: (string | null)[] = [];
-    const defaults: (string | null)[] = [];
-    // `()` has no named children: skip the WASM call.
-    if (source.charCodeAt(params.startIndex + 1) === 41 /* ) */) return { args, types, defaults };
-    const text = (k: Node): string => source.slice(k.startIndex, k.endIndex);
-    const ident = (k: Node): string => source.slice(k.startIndex, identifierEnd(source, k.startIndex));
-    const starred = (k: Node): string => {
-      // list_splat_pattern / dictionary_splat_pattern: stars, optional space, identifier.
-      const t = this.typeOf(k);
-      const id = k.namedChildren.find((x) => this.typeOf(x) !== 'comment');
-      const prefix = t === 'dictionary_splat_pattern' ? '**' : '*';
-      return prefix + (id ? ident(id) : '');
-    };
-    for (const p of params.namedChildren) {
-      const t = this.typeOf(p);
-      switch (t) {
-        case 'identifier':
-          args.push(ident(p));
-          types.push(null);
-          defaults.push(null);
+      if (b === a + 1 && (c === C_STAR || c === C_SLASH)) continue; // `*` or `/` marker
+      // Plain `name`, `*args`, `**kw`: no ':' or '=' in the text.
+      let simple = true;
+      for (let i = a; i < b; i++) {
+        const ch = s.charCodeAt(i);
+        if (ch === C_COLON || ch === C_EQ) {
+          simple = false;
           break;
-        case 'list_splat_pattern':
-        case 'dictionary_splat_pattern':
-          args.push(starred(p));
-          types.push(null);
-          defaults.push(null);
-          break;
-        case 'typed_parameter': {
-          let nm = '';
-          let ty: string | null = null;
-          for (const k of p.namedChildren) {
-            const kt = this.typeOf(k);
-            if (kt === 'type') ty = text(k);
-            else if (kt === 'identifier') nm = ident(k);
-            else if (kt === 'list_splat_pattern' || kt === 'dictionary_splat_pattern') nm = starred(k);
+        }
+      }
+      if (simple) {
+        out.args.push(paramName(s, a));
+        out.types.push(null);
+        out.defaults.push(null);
+        continue;
+      }
+      // name [: type] [= value]
+      const parts = kid.children;
+      let type: string | null = null;
+      let value: string | null = null;
+      const name = parts.length > 0 ? paramName(s, parts[0].startIndex) : '';
+      if (parts.length > 0 && s.charCodeAt(parts[0].startIndex) === C_LPAREN) {
+        out.tupleAt = parts[0].startIndex;
+        return out;
+      }
+      for (let j = 1; j < parts.length; j++) {
+        const t = s.charCodeAt(parts[j].startIndex);
+        if ((t === C_COLON || t === C_EQ) && j + 1 < parts.length) {
+          let v = j + 1;
+          while (v < parts.length && isTriviaAt(s, parts[v].startIndex)) v++;
+          if (v >= parts.length) break;
+          const vs = parts[v].startIndex;
+          let ve = b;
+          for (let w = v + 1; w < parts.length; w++) {
+            const ws = parts[w].startIndex;
+            const wc = s.charCodeAt(ws);
+            if (wc === C_HASH || wc === C_BACKSLASH || wc === C_EQ) {
+              ve = ws;
+              break;
+            }
           }
-          args.push(nm);
-          types.push(ty);
-          defaults.push(null);
-          break;
+          const text = s.slice(vs, trimmedEnd(s, vs, ve));
+          if (t === C_COLON) type = text;
+          else value = text;
+          j = v;
         }
-        case 'default_parameter':
-        case 'typed_default_parameter': {
-          const nm = p.childForFieldName('name');
-          const ty = t === 'typed_default_parameter' ? p.childForFieldName('type') : null;
-          const val = p.childForFieldName('value');
-          args.push(nm ? ident(nm) : '');
-          types.push(ty ? text(ty) : null);
-          defaults.push(val ? text(val) : null);
-          break;
-        }
-        default:
-          // keyword_separator (`*`), positional_separator (`/`), comments: not parameters.
-          break;
       }
+      out.args.push(name);
+      out.types.push(type);
+      out.defaults.push(value);
     }
-    return { args, types, defaults };
+    return out;
   }
 }
 

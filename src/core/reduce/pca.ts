@@ -147,9 +147,11 @@ export function pcaProject(
     offset[c] = s;
   }
   const tmp = new Float64Array(BLOCK * k);
+  const block = new Float64Array(BLOCK * dim);
   for (let r0 = 0; r0 < count; r0 += BLOCK) {
     const nb = Math.min(BLOCK, count - r0);
-    mulByTransposed(rows.subarray(r0 * dim, (r0 + nb) * dim), nb, dim, components, k, tmp);
+    for (let t = 0; t < nb * dim; t++) block[t] = rows[r0 * dim + t];
+    mulByTransposed(block, nb, dim, components, k, tmp);
     for (let i = 0; i < nb; i++) for (let c = 0; c < k; c++) out[(r0 + i) * k + c] = tmp[i * k + c] - offset[c];
   }
   return out;

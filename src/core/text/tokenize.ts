@@ -69,15 +69,18 @@ function classOf(c: number): number {
   return r;
 }
 
-/** FNV-1a hash of the ASCII-lower-cased characters text[start, end). */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a hash (int32) of the ASCII-lower-cased characters text[start, end). */
 export function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   for (let i = start; i < end; i++) {
     let c = text.charCodeAt(i);
     if (c >= 65 && c <= 90) c |= 32;
-    h = Math.imul(h ^ c, 0x01000193);
+    h = Math.imul(h ^ c, FNV_PRIME);
   }
-  return h | 0;
+  return h;
 }
 
 /**
@@ -98,117 +101,134 @@ export class TokenScanner {
     this.maxWord = opts.maxWordLength ?? DEFAULT_MAX_WORD_LENGTH;
   }
 
-  private push(text: string, start: number, end: number): void {
+  private grow(): void {
+    const cap = this.starts.length * 2;
+    const s = new Int32Array(cap);
+    s.set(this.starts);
+    this.starts = s;
+    const e = new Int32Array(cap);
+    e.set(this.ends);
+    this.ends = e;
+    const h = new Int32Array(cap);
+    h.set(this.hashes);
+    this.hashes = h;
+  }
+
+  private emit(start: number, end: number, hash: number): void {
     const n = this.count;
-    if (n === this.starts.length) {
-      const cap = n * 2;
-      const s = new Int32Array(cap);
-      s.set(this.starts);
-      this.starts = s;
-      const e = new Int32Array(cap);
-      e.set(this.ends);
-      this.ends = e;
-      const h = new Int32Array(cap);
-      h.set(this.hashes);
-      this.hashes = h;
-    }
+    if (n === this.starts.length) this.grow();
     this.starts[n] = start;
     this.ends[n] = end;
-    this.hashes[n] = hashRange(text, start, end);
+    this.hashes[n] = hash;
     this.count = n + 1;
   }
 
+  /** Inserts a token at position `at`, shifting the later ones (used to put a whole word first). */
+  private insertAt(at: number, start: number, end: number, hash: number): void {
+    if (this.count === this.starts.length) this.grow();
+    const { starts, ends, hashes } = this;
+    for (let k = this.count; k > at; k--) {
+      starts[k] = starts[k - 1];
+      ends[k] = ends[k - 1];
+      hashes[k] = hashes[k - 1];
+    }
+    starts[at] = start;
+    ends[at] = end;
+    hashes[at] = hash;
+    this.count++;
+  }
+
+  /**
+   * One pass per word: classifies each character once and carries the FNV hashes of the current
+   * part and of the whole word along, so no character is read twice here.
+   */
   scan(text: string): number {
     this.count = 0;
     const len = text.length;
     const minLen = this.minLen;
+    const maxWord = this.maxWord;
     let i = 0;
     while (i < len) {
-      let cls = classOf(text.charCodeAt(i));
+      let c = text.charCodeAt(i);
+      let cls = c < 128 ? classes[c] : classOf(c);
       if (cls === OTHER) {
         i++;
         continue;
       }
-      const wordStart = i;
       if (cls === DIGIT) {
-        // Number literal (or a digit-led run): skip the whole run.
-        i++;
-        while (i < len && classOf(text.charCodeAt(i)) !== OTHER) i++;
+        // A number literal (or another digit-led run): skip it whole.
+        for (i++; i < len; i++) {
+          c = text.charCodeAt(i);
+          if ((c < 128 ? classes[c] : classOf(c)) === OTHER) break;
+        }
         continue;
       }
-      i++;
-      while (i < len && classOf(text.charCodeAt(i)) !== OTHER) i++;
-      const wordEnd = i;
-      if (wordEnd - wordStart > this.maxWord) continue;
-      // Strip leading / trailing underscores.
-      let s = wordStart;
-      let e = wordEnd;
-      while (s < e && text.charCodeAt(s) === 95) s++;
-      while (e > s && text.charCodeAt(e - 1) === 95) e--;
-      if (s === e) continue;
-      // Parts.
+      const wordStart = i;
       const firstToken = this.count;
       let parts = 0;
       let partStart = -1;
+      let partHash = FNV_OFFSET;
+      let partHashBefore = FNV_OFFSET; // hash of the current part without its last character
+      let s = -1; // first character that is not `_`
+      let last = -1; // last character that is not `_`
+      let wholeHash = FNV_OFFSET;
+      let wholeHashAtLast = FNV_OFFSET;
       let prev = OTHER;
-      for (let j = s; j < e; j++) {
-        cls = classOf(text.charCodeAt(j));
+      for (; i < len; i++) {
+        c = text.charCodeAt(i);
+        cls = c < 128 ? classes[c] : classOf(c);
+        if (cls === OTHER) break;
         if (cls === UNDER) {
           if (partStart >= 0) {
             parts++;
-            if (j - partStart >= minLen) this.push(text, partStart, j);
+            if (i - partStart >= minLen) this.emit(partStart, i, partHash);
             partStart = -1;
           }
+          if (s >= 0) wholeHash = Math.imul(wholeHash ^ 95, FNV_PRIME);
           prev = UNDER;
           continue;
         }
+        const lc = cls === UPPER ? c | 32 : c;
+        if (s < 0) s = i;
+        wholeHash = Math.imul(wholeHash ^ lc, FNV_PRIME);
+        wholeHashAtLast = wholeHash;
+        last = i;
         if (partStart < 0) {
-          partStart = j;
+          partStart = i;
+          partHashBefore = FNV_OFFSET;
+          partHash = Math.imul(FNV_OFFSET ^ lc, FNV_PRIME);
+        } else if (cls === LOWER && prev === UPPER && i - partStart >= 2) {
+          // `HTTPServer`: the last upper-case letter before a lower-case one starts the new part.
+          parts++;
+          if (i - 1 - partStart >= minLen) this.emit(partStart, i - 1, partHashBefore);
+          partStart = i - 1;
+          partHashBefore = Math.imul(FNV_OFFSET ^ (text.charCodeAt(i - 1) | 32), FNV_PRIME);
+          partHash = Math.imul(partHashBefore ^ lc, FNV_PRIME);
+        } else if (
+          cls === UPPER ? prev === LOWER || prev === DIGIT : cls === DIGIT ? prev !== DIGIT : cls === LOWER && prev === DIGIT
+        ) {
+          parts++;
+          if (i - partStart >= minLen) this.emit(partStart, i, partHash);
+          partStart = i;
+          partHashBefore = FNV_OFFSET;
+          partHash = Math.imul(FNV_OFFSET ^ lc, FNV_PRIME);
         } else {
-          let boundary = false;
-          if (cls === UPPER) {
-            boundary = prev === LOWER || prev === DIGIT;
-          } else if (cls === LOWER) {
-            // `HTTPServer`: the last upper before a lower starts the new part.
-            if (prev === UPPER && j - partStart >= 2) {
-              parts++;
-              if (j - 1 - partStart >= minLen) this.push(text, partStart, j - 1);
-              partStart = j - 1;
-            } else if (prev === DIGIT) {
-              boundary = true;
-            }
-          } else if (cls === DIGIT) {
-            boundary = prev !== DIGIT;
-          }
-          if (boundary) {
-            parts++;
-            if (j - partStart >= minLen) this.push(text, partStart, j);
-            partStart = j;
-          }
+          partHashBefore = partHash;
+          partHash = Math.imul(partHash ^ lc, FNV_PRIME);
         }
         prev = cls;
       }
+      if (i - wordStart > maxWord) {
+        this.count = firstToken; // a data blob: drop what it emitted
+        continue;
+      }
       if (partStart >= 0) {
         parts++;
-        if (e - partStart >= minLen) this.push(text, partStart, e);
+        if (i - partStart >= minLen) this.emit(partStart, i, partHash);
       }
-      if (parts >= 2 && e - s >= minLen) {
-        // The whole identifier goes first (stable order: whole, then parts).
-        this.push(text, s, e);
-        const n = this.count - 1;
-        const ws = this.starts[n];
-        const we = this.ends[n];
-        const wh = this.hashes[n];
-        for (let k = n; k > firstToken; k--) {
-          this.starts[k] = this.starts[k - 1];
-          this.ends[k] = this.ends[k - 1];
-          this.hashes[k] = this.hashes[k - 1];
-        }
-        this.starts[firstToken] = ws;
-        this.ends[firstToken] = we;
-        this.hashes[firstToken] = wh;
-      }
+      if (parts >= 2 && last + 1 - s >= minLen) this.insertAt(firstToken, s, last + 1, wholeHashAtLast | 0);
     }
+    // Hashes are stored as int32 (FNV state is kept as int32 by Math.imul already).
     return this.count;
   }
 }

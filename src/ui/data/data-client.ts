@@ -54,6 +54,22 @@ export function getFunction(id: number): Promise<FunctionDetail | null> {
   return api().getFunction(id) as Promise<FunctionDetail | null>;
 }
 
-export function getStats(): Promise<StatsResult> {
-  return api().stats() as Promise<StatsResult>;
+export interface StatsView extends StatsResult {
+  /** Set when DuckDB-WASM could not run and the prebuild's stats.json is shown instead. */
+  fallbackReason?: string;
+}
+
+/**
+ * The statistics as DuckDB-WASM computes them in the browser; should that fail (an old browser, no
+ * WebAssembly memory), the prebuild's checked stats.json with the reason.
+ */
+export async function getStats(): Promise<StatsView> {
+  try {
+    return (await api().stats()) as StatsResult;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    const prebuilt = await api().prebuiltStats();
+    if (!prebuilt) throw e;
+    return { stats: prebuilt, engine: 'the prebuild (stats.json)', insertMs: 0, ms: 0, matchesPrebuild: null, fallbackReason: reason };
+  }
 }

@@ -118,11 +118,15 @@ export function tagBubbles(tags: { tag: string; count: number }[], width: number
 export function lengthHistogram(stats: DatasetStats, width: number): Element {
   const bins = stats.length_histogram;
   const q = stats.length_quantiles;
+  // Labels one below the other, so that close quantiles stay readable.
   const marks = [
-    { v: q.p50, label: 'median' },
-    { v: q.p90, label: 'p90' },
-    { v: q.p99, label: 'p99' },
+    { v: q.p50, label: 'median', dy: 4 },
+    { v: q.p90, label: 'p90', dy: 18 },
+    { v: q.p99, label: 'p99', dy: 32 },
   ].filter((m) => m.v > 0);
+  const lo = Math.max(1, Math.min(...bins.map((b) => b.lo)));
+  const hi = Math.max(lo + 1, ...bins.map((b) => b.hi));
+  const nearRight = (v: number) => Math.log(v / lo) / Math.log(hi / lo) > 0.7;
   return asElement(
     Plot.plot({
       width,
@@ -142,19 +146,27 @@ export function lengthHistogram(stats: DatasetStats, width: number): Element {
         }),
         Plot.ruleY([0]),
         Plot.ruleX(marks, { x: 'v', stroke: ORANGE, strokeDasharray: '4,3' }),
-        Plot.text(marks, {
-          x: 'v',
-          frameAnchor: 'top',
-          dy: 4,
-          dx: 4,
-          textAnchor: 'start',
-          text: (m: { v: number; label: string }) => `${m.label} ${fmtInt(m.v)}`,
-          fill: ORANGE,
-        }),
+        ...marks.map((m) =>
+          Plot.text([m], {
+            x: 'v',
+            frameAnchor: 'top',
+            dy: m.dy,
+            // Near the right edge the label goes to the left of its rule.
+            dx: nearRight(m.v) ? -4 : 4,
+            textAnchor: nearRight(m.v) ? 'end' : 'start',
+            text: (d: { v: number; label: string }) => `${d.label} ${fmtInt(d.v)}`,
+            fill: ORANGE,
+            stroke: 'white',
+            strokeWidth: 3,
+            paintOrder: 'stroke',
+          }),
+        ),
       ],
     }),
   );
 }
+
+const shareLabel = (d: { count: number; share: number }) => `${(100 * d.share).toFixed(1)}% (${fmtInt(d.count)})`;
 
 export function shareBars(rows: { label: string; count: number }[], width: number, xLabel: string): Element {
   const total = rows.reduce((s, r) => s + r.count, 0) || 1;
@@ -166,18 +178,20 @@ export function shareBars(rows: { label: string; count: number }[], width: numbe
       marginLeft: maxLabel(data.map((d) => d.label)),
       marginRight: 20,
       style: { fontFamily: font, fontSize: '11px' },
-      // Room on the right for the labels beside the longest bar.
-      x: { label: xLabel, percent: true, grid: true, domain: [0, Math.min(1, Math.max(...data.map((d) => d.share)) * 1.35)] },
+      // Room on the right for the labels beside the longest bar (the domain is in percent).
+      x: { label: xLabel, percent: true, grid: true, domain: [0, Math.min(100, 135 * Math.max(...data.map((d) => d.share)))] },
       y: { label: null },
       marks: [
         Plot.barX(data, { x: 'share', y: 'label', fill: BLUE, sort: { y: '-x' } }),
-        Plot.text(data, {
-          x: 'share',
-          y: 'label',
-          text: (d: { count: number; share: number }) => `${(100 * d.share).toFixed(1)}% (${fmtInt(d.count)})`,
-          textAnchor: 'start',
-          dx: 4,
-        }),
+        // Labels beside short bars, inside long ones.
+        Plot.text(
+          data.filter((d) => d.share <= 0.5),
+          { x: 'share', y: 'label', text: shareLabel, textAnchor: 'start', dx: 4 },
+        ),
+        Plot.text(
+          data.filter((d) => d.share > 0.5),
+          { x: 'share', y: 'label', text: shareLabel, textAnchor: 'end', dx: -4, fill: 'white' },
+        ),
         Plot.ruleX([0]),
       ],
     }),
