@@ -59,6 +59,11 @@ export interface PythonExtractorOptions {
 }
 
 interface Scope {
+  node: Node;
+  /** The definition's block, once a candidate inside it needed it (null: none found). */
+  block?: Node | null;
+  /** The block's children when there are many (binary-searched), else null. */
+  kids?: Node[] | null;
   end: number;
   isClass: boolean;
   qualname: string;
@@ -68,8 +73,9 @@ interface Params {
   args: string[];
   types: (string | null)[];
   defaults: (string | null)[];
-  /** Start of a Python 2 tuple parameter, or -1. */
-  tupleAt: number;
+  /** A parameter list CPython's parser refuses: where and why (errorAt -1: none). */
+  errorAt: number;
+  error: string;
 }
 
 let initPromise: Promise<void> | null = null;
@@ -259,6 +265,57 @@ function paramName(s: string, i: number): string {
 
 const PY2_PRINT_OK_AFTER = new Set(['in', 'is', 'if', 'and', 'or', 'not']);
 
+interface Py2Check {
+  /** Skip the regular expression when the source lacks this. */
+  substring: string;
+  re: RegExp;
+  /** Where to ask the tree, from the match. */
+  at: (m: RegExpExecArray) => number;
+  /** The smallest named node there must be one of these for the match to count. */
+  types: string[];
+  skip?: (m: RegExpExecArray) => boolean;
+  message: string;
+}
+
+const offsetOf = (sub: string) => (m: RegExpExecArray): number => m.index + m[0].lastIndexOf(sub);
+
+/**
+ * Python 2 (and pre-3.7) syntax tree-sitter-python accepts. `print >>f, x`, `print(x)`, `print -x`
+ * and `print in x` are valid Python 3 expressions and are not flagged.
+ */
+const PY2_CHECKS: Py2Check[] = [
+  {
+    substring: 'print',
+    re: /\bprint[ \t]+([A-Za-z_]+|["'0-9~{`]|[^\x00-\x7f])/g,
+    at: (m) => m.index,
+    types: ['print_statement'],
+    skip: (m) => PY2_PRINT_OK_AFTER.has(m[1]),
+    message: 'Python 2 print statement',
+  },
+  { substring: 'exec', re: /\bexec[ \t]+[A-Za-z_"']/g, at: (m) => m.index, types: ['exec_statement'], message: 'Python 2 exec statement' },
+  { substring: 'lambda', re: /\blambda[ \t]*\(/g, at: offsetOf('('), types: ['tuple_pattern'], message: 'Python 2 tuple parameter' },
+  { substring: 'except', re: /\bexcept[ \t]+[\w.]+[ \t]*,/g, at: offsetOf(','), types: ['except_clause'], message: "Python 2 'except X, e'" },
+  { substring: 'raise', re: /\braise[ \t]+[\w.]+[ \t]*,/g, at: offsetOf(','), types: ['expression_list'], message: "Python 2 'raise E, V'" },
+  { substring: '`', re: /`/g, at: (m) => m.index, types: ['string_start', 'string'], message: 'Python 2 backquotes' },
+  { substring: '<>', re: /<>/g, at: (m) => m.index, types: ['comparison_operator'], message: "Python 2 '<>' operator" },
+  { substring: 'r', re: /(?<![\w])[uU][rR]["']/g, at: (m) => m.index, types: ['string_start', 'string'], message: "Python 2 'ur' string prefix" },
+  {
+    substring: '0',
+    re: /(?<![\w.])(?:0[0-9_]*[1-9][0-9_]*|(?:0[xX][0-9a-fA-F_]+|0[oObB]?[0-9_]+|[1-9][0-9_]*)[lL])(?![\w.])/g,
+    at: (m) => m.index,
+    types: ['integer'],
+    message: 'Python 2 integer literal (leading zeros or L suffix)',
+  },
+  { substring: 'L', re: /(?<![\w.])[1-9][0-9_]*[lL](?![\w.])/g, at: (m) => m.index, types: ['integer'], message: "Python 2 long integer literal ('L' suffix)" },
+  {
+    substring: 'a',
+    re: /(?:\.[ \t]*|\bdef[ \t]+|\bclass[ \t]+)(?:async|await)\b|\b(?:async|await)[ \t]*=(?!=)/g,
+    at: (m) => m.index + m[0].search(/a(?:sync|wait)/),
+    types: ['identifier'],
+    message: "'async'/'await' used as a name (keywords since Python 3.7)",
+  },
+];
+
 export class PythonExtractor {
   private readonly parser: Parser;
   private readonly typeNames: string[];
@@ -342,34 +399,27 @@ export class PythonExtractor {
   }
 
   /**
-   * Python 2 statements tree-sitter-python accepts: `print x` (but not `print >>f, x`, `print(x)` or
-   * `print -x`, which are valid Python 3 expressions), `exec code`, `lambda (a, b): ...`. Candidates
-   * come from the text; the tree confirms them (and rules out strings and comments).
+   * Python 2 (and pre-3.7) syntax that tree-sitter-python accepts but CPython 3 refuses. Each check
+   * finds candidates in the text (after a cheap substring test) and confirms them with one tree
+   * lookup, which also rules out strings and comments. Returns the earliest confirmed one.
    */
   private python2Error(s: string, root: Node): ExtractError | null {
     let first: ExtractError | null = null;
     let firstAt = Infinity;
-    const consider = (re: RegExp, type: string, message: string, at: (m: RegExpExecArray) => number, ok?: (m: RegExpExecArray) => boolean) => {
+    for (const check of PY2_CHECKS) {
+      if (s.indexOf(check.substring) < 0) continue;
+      const re = check.re;
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = re.exec(s)) !== null && m.index < firstAt) {
-        if (ok && !ok(m)) continue;
-        const node = root.namedDescendantForIndex(at(m));
-        if (node && this.typeOf(node) === type) {
-          first = { line: node.startPosition.row + 1, message };
+        if (check.skip && check.skip(m)) continue;
+        const node = root.namedDescendantForIndex(check.at(m));
+        if (node && check.types.includes(this.typeOf(node))) {
+          first = { line: node.startPosition.row + 1, message: check.message };
           firstAt = m.index;
           break;
         }
       }
-    };
-    if (s.indexOf('print') >= 0) {
-      consider(/\bprint[ \t]+([A-Za-z_]+|["'0-9~{`]|[^\x00-\x7f])/g, 'print_statement', 'Python 2 print statement', (m) => m.index, (m) => !PY2_PRINT_OK_AFTER.has(m[1]));
-    }
-    if (s.indexOf('exec') >= 0) {
-      consider(/\bexec[ \t]+[A-Za-z_"']/g, 'exec_statement', 'Python 2 exec statement', (m) => m.index);
-    }
-    if (s.indexOf('lambda') >= 0) {
-      consider(/\blambda[ \t]*\(/g, 'tuple_pattern', 'Python 2 tuple parameter', (m) => m.index + m[0].length - 1);
     }
     return first;
   }
@@ -379,6 +429,7 @@ export class PythonExtractor {
     const stack: Scope[] = [];
     const n = source.length;
     let decorated: Node | null = null;
+    let topLevel: Node[] | null | undefined;
     // Candidates: the first token of every physical line.
     for (let ls = 0; ls < n; ) {
       let nl = source.indexOf('\n', ls);
@@ -400,7 +451,20 @@ export class PythonExtractor {
       } else if (c !== C_AT) continue;
       if (!isDef && !isClass && c !== C_AT) continue;
 
-      const node = root.namedDescendantForIndex(p);
+      while (stack.length > 0 && stack[stack.length - 1].end <= p) stack.pop();
+      const parent = stack.length > 0 ? stack[stack.length - 1] : null;
+      // Find the node at p, searching from the innermost enclosing definition; at module level,
+      // from the top-level statement that holds p (a binary search when the module is large, so
+      // files with tens of thousands of top-level defs stay linear).
+      let node: Node | null;
+      if (parent) {
+        if (parent.block === undefined) parent.block = lastNonTrivia(source, parent.node.children);
+        if (parent.kids === undefined) parent.kids = parent.block && parent.block.childCount > BIG_BLOCK ? parent.block.children : null;
+        node = parent.kids ? containing(parent.kids, p).namedDescendantForIndex(p) : parent.node.namedDescendantForIndex(p);
+      } else {
+        if (topLevel === undefined) topLevel = root.childCount > BIG_BLOCK ? root.children : null;
+        node = topLevel ? containing(topLevel, p).namedDescendantForIndex(p) : root.namedDescendantForIndex(p);
+      }
       if (!node || node.startIndex !== p) continue;
       const typeId = node.typeId;
       if (c === C_AT) {
@@ -409,9 +473,6 @@ export class PythonExtractor {
       }
       if (isDef ? !this.idFunction.has(typeId) : !this.idClass.has(typeId)) continue;
 
-      const start = p;
-      while (stack.length > 0 && stack[stack.length - 1].end <= start) stack.pop();
-      const parent = stack.length > 0 ? stack[stack.length - 1] : null;
       const end = node.endIndex;
       const first = decorated ?? node;
       decorated = null;
@@ -419,36 +480,33 @@ export class PythonExtractor {
       if (isClass) {
         const nameAt = skipTrivia(source, p + 5, false);
         const name = source.slice(nameAt, identifierEnd(source, nameAt));
-        stack.push({ end, isClass: true, qualname: parent ? `${parent.qualname}.${name}` : name });
+        stack.push({ node, end, isClass: true, qualname: parent ? `${parent.qualname}.${name}` : name });
         continue;
       }
 
       const isAsync = c === 97;
+      // Children: [async] def name [type_parameters] parameters [-> type] : [comment] block.
       const kids = node.children;
-      // [async] def name [type_parameters] parameters [-> type] : [comment] block [comment]
-      const nameNode = kids[isAsync ? 2 : 1];
-      const name = source.slice(nameNode.startIndex, identifierEnd(source, nameNode.startIndex));
+      // The name, read from the text after `def` (line continuations may sit in between).
+      let q = p;
+      if (isAsync) q = skipTrivia(source, q + 5, false);
+      q = skipTrivia(source, q + 3, false);
+      const name = source.slice(q, identifierEnd(source, q));
       let paramsNode: Node | null = null;
-      let blockNode: Node | null = null;
-      for (let k = isAsync ? 3 : 2; k < kids.length; k++) {
+      for (let k = 1; k < kids.length; k++) {
         if (source.charCodeAt(kids[k].startIndex) === C_LPAREN) {
           paramsNode = kids[k];
           break;
         }
       }
-      for (let k = kids.length - 1; k >= 0; k--) {
-        if (!isTriviaAt(source, kids[k].startIndex)) {
-          blockNode = kids[k];
-          break;
-        }
-      }
-      const params = paramsNode ? this.parameters(source, paramsNode) : { args: [], types: [], defaults: [], tupleAt: -1 };
-      if (params.tupleAt >= 0) {
-        return { functions: [], error: { line: lineOf(source, params.tupleAt), message: 'Python 2 tuple parameter' } };
+      const blockNode = lastNonTrivia(source, kids);
+      const params = paramsNode ? this.parameters(source, paramsNode) : { args: [], types: [], defaults: [], errorAt: -1, error: '' };
+      if (params.errorAt >= 0) {
+        return { functions: [], error: { line: lineOf(source, params.errorAt), message: params.error } };
       }
       const qualname = parent ? `${parent.qualname}.${name}` : name;
       const kind: FunctionKind = parent === null ? 'function' : parent.isClass ? 'method' : 'nested';
-      stack.push({ end, isClass: false, qualname });
+      stack.push({ node, block: blockNode, end, isClass: false, qualname });
 
       const startLine = first.startPosition.row + 1;
       const bodyStart = first === node ? lineStart : first.startIndex - first.startPosition.column;
@@ -511,10 +569,21 @@ export class PythonExtractor {
    * defaulted ones ask the tree for their parts.
    */
   private parameters(s: string, paramsNode: Node): Params {
-    const out: Params = { args: [], types: [], defaults: [], tupleAt: -1 };
+    const out: Params = { args: [], types: [], defaults: [], errorAt: -1, error: '' };
     const open = paramsNode.startIndex;
     // `()` has no parameters: skip the WASM call.
     if (s.charCodeAt(skipTrivia(s, open + 1, true)) === C_RPAREN) return out;
+    const fail = (at: number, why: string): Params => {
+      out.errorAt = at;
+      out.error = why;
+      return out;
+    };
+    // The order rules CPython's parser enforces (tree-sitter's grammar does not).
+    let star = false; // after `*` or `*args`
+    let bareStar = -1; // a bare `*` not yet followed by a named parameter
+    let kwargs = false;
+    let defaulted = false; // a positional parameter with a default was seen
+    let count = 0;
     const kids = paramsNode.children;
     for (let k = 1; k < kids.length - 1; k++) {
       const kid = kids[k];
@@ -522,11 +591,19 @@ export class PythonExtractor {
       const c = s.charCodeAt(a);
       if (c === C_COMMA || c === C_HASH || c === C_BACKSLASH) continue; // `,`, comment, line continuation
       const b = trimmedEnd(s, a, kids[k + 1].startIndex);
-      if (c === C_LPAREN) {
-        out.tupleAt = a;
-        return out;
+      if (c === C_LPAREN) return fail(a, 'Python 2 tuple parameter');
+      if (kwargs) return fail(a, 'arguments cannot follow var-keyword argument');
+      if (b === a + 1 && c === C_SLASH) {
+        if (star || count === 0) return fail(a, "'/' must come after at least one positional parameter and before '*'");
+        continue;
       }
-      if (b === a + 1 && (c === C_STAR || c === C_SLASH)) continue; // `*` or `/` marker
+      if (b === a + 1 && c === C_STAR) {
+        if (star) return fail(a, "'*' argument may appear only once");
+        star = true;
+        bareStar = a;
+        continue;
+      }
+      count++;
       // Plain `name`, `*args`, `**kw`: no ':' or '=' in the text.
       let simple = true;
       for (let i = a; i < b; i++) {
@@ -536,49 +613,83 @@ export class PythonExtractor {
           break;
         }
       }
-      if (simple) {
-        out.args.push(paramName(s, a));
-        out.types.push(null);
-        out.defaults.push(null);
-        continue;
-      }
-      // name [: type] [= value]
-      const parts = kid.children;
+      let name: string;
       let type: string | null = null;
       let value: string | null = null;
-      const name = parts.length > 0 ? paramName(s, parts[0].startIndex) : '';
-      if (parts.length > 0 && s.charCodeAt(parts[0].startIndex) === C_LPAREN) {
-        out.tupleAt = parts[0].startIndex;
-        return out;
-      }
-      for (let j = 1; j < parts.length; j++) {
-        const t = s.charCodeAt(parts[j].startIndex);
-        if ((t === C_COLON || t === C_EQ) && j + 1 < parts.length) {
-          let v = j + 1;
-          while (v < parts.length && isTriviaAt(s, parts[v].startIndex)) v++;
-          if (v >= parts.length) break;
-          const vs = parts[v].startIndex;
-          let ve = b;
-          for (let w = v + 1; w < parts.length; w++) {
-            const ws = parts[w].startIndex;
-            const wc = s.charCodeAt(ws);
-            if (wc === C_HASH || wc === C_BACKSLASH || wc === C_EQ) {
-              ve = ws;
-              break;
+      if (simple) {
+        name = paramName(s, a);
+      } else {
+        // name [: type] [= value]
+        const parts = kid.children;
+        if (parts.length > 0 && s.charCodeAt(parts[0].startIndex) === C_LPAREN) return fail(parts[0].startIndex, 'Python 2 tuple parameter');
+        name = parts.length > 0 ? paramName(s, parts[0].startIndex) : '';
+        for (let j = 1; j < parts.length; j++) {
+          const t = s.charCodeAt(parts[j].startIndex);
+          if ((t === C_COLON || t === C_EQ) && j + 1 < parts.length) {
+            let v = j + 1;
+            while (v < parts.length && isTriviaAt(s, parts[v].startIndex)) v++;
+            if (v >= parts.length) break;
+            const vs = parts[v].startIndex;
+            let ve = b;
+            for (let w = v + 1; w < parts.length; w++) {
+              const ws = parts[w].startIndex;
+              const wc = s.charCodeAt(ws);
+              if (wc === C_HASH || wc === C_BACKSLASH || wc === C_EQ) {
+                ve = ws;
+                break;
+              }
             }
+            const text = s.slice(vs, trimmedEnd(s, vs, ve));
+            if (t === C_COLON) type = text;
+            else value = text;
+            j = v;
           }
-          const text = s.slice(vs, trimmedEnd(s, vs, ve));
-          if (t === C_COLON) type = text;
-          else value = text;
-          j = v;
         }
+      }
+      if (name.startsWith('**')) {
+        if (bareStar >= 0) return fail(bareStar, 'named arguments must follow bare *');
+        kwargs = true;
+      } else if (name.startsWith('*')) {
+        if (star) return fail(a, "'*' argument may appear only once");
+        star = true;
+      } else if (star) {
+        bareStar = -1;
+      } else if (value !== null) {
+        defaulted = true;
+      } else if (defaulted) {
+        return fail(a, 'non-default argument follows default argument');
       }
       out.args.push(name);
       out.types.push(type);
       out.defaults.push(value);
     }
+    if (bareStar >= 0) return fail(bareStar, 'named arguments must follow bare *');
     return out;
   }
+
+}
+
+/** Containers with more children than this are binary-searched instead of scanned by tree-sitter. */
+const BIG_BLOCK = 64;
+
+/** The last child that is not a comment or line continuation (a definition's block). */
+function lastNonTrivia(source: string, kids: Node[]): Node | null {
+  for (let k = kids.length - 1; k >= 0; k--) {
+    if (!isTriviaAt(source, kids[k].startIndex)) return kids[k];
+  }
+  return null;
+}
+
+/** The last of `nodes` (sorted, disjoint) that starts at or before `p`. */
+function containing(nodes: Node[], p: number): Node {
+  let lo = 0;
+  let hi = nodes.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (nodes[mid].startIndex <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  return nodes[lo];
 }
 
 function lineOf(source: string, index: number): number {

@@ -19,8 +19,10 @@
 //     English function words. They are structure, not meaning, appear in most documents (idf ~ 1)
 //     and cost ~20-30% of all tokens. Stop words are matched per token, so `is_valid` still yields
 //     `is_valid` and `valid` (only the part `is` is dropped).
-// The scan is one linear pass with a 128-entry class table (no regular expressions per character);
-// an 800k-character function costs the same per character as a short one.
+// The scan is one linear pass over a character-class table (ASCII prefilled; other code units are
+// classified once, lazily, then cached): no regular expression per character, each character is
+// classified once and hashed incrementally, so an 800k-character function costs the same per
+// character as a short one (~60 M characters/s here).
 
 /** Python keywords (lower-cased) and a few English function words. */
 export const STOP_WORDS: readonly string[] = [

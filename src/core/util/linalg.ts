@@ -10,7 +10,7 @@ export interface CsrMatrix {
   cols: number;
   indptr: Int32Array;
   indices: Int32Array;
-  data: Float64Array | Float32Array;
+  data: Float64Array;
 }
 
 /** Transpose of a CSR matrix (i.e. its CSC form, as CSR of A^T). Column indices stay sorted by row. */
@@ -56,6 +56,29 @@ export function csrMulDense(a: CsrMatrix, x: Float64Array, l: number, out: Float
       for (let c = 0; c < l; c++) out[o + c] += v0 * x[x0 + c];
     }
   }
+}
+
+/**
+ * Column sums and sums of squares of A X (a.rows x l) without storing the product (row by row).
+ */
+export function csrMulDenseColumnMoments(a: CsrMatrix, x: Float64Array, l: number): { sum: Float64Array; sumSq: Float64Array } {
+  const sum = new Float64Array(l);
+  const sumSq = new Float64Array(l);
+  const row = new Float64Array(l);
+  const { indptr, indices, data } = a;
+  for (let i = 0; i < a.rows; i++) {
+    row.fill(0);
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+      const v = data[p];
+      const o = indices[p] * l;
+      for (let c = 0; c < l; c++) row[c] += v * x[o + c];
+    }
+    for (let c = 0; c < l; c++) {
+      sum[c] += row[c];
+      sumSq[c] += row[c] * row[c];
+    }
+  }
+  return { sum, sumSq };
 }
 
 /**
@@ -561,16 +584,17 @@ export interface RandomizedSvdResult {
 
 /**
  * Truncated SVD of a sparse matrix by randomized subspace iteration (Halko, Martinsson & Tropp
- * 2011, Alg. 4.4, applied to A^T so the basis lives on the column side):
- *   Z = A^T Omega;  repeat q times: Z = A^T (A orth(Z));
- *   Z = Q R (Cholesky QR, Q implicit);  Y = A Z;  R^-T (Y^T Y) R^-1 = W L W^T;
- *   sigma = sqrt(L);  V = Z R^-1 W.
- * Only the column-side basis is orthonormalised: A Z is never made orthonormal because its
- * singular values are A's, whose conditioning float64 absorbs. The last basis is never formed
- * explicitly either: R^-1 is folded into the small l x l Rayleigh–Ritz problem and into the final
- * product (falls back to an explicit orthonormalisation when Z is rank deficient).
- * Cost: (2q + 2) sparse products of nnz * l, q orthonormalisations and one Gram of cols x l,
- * one Gram of rows x l, one cols x l x k product.
+ * 2011, Alg. 4.3/4.4, the same scheme as scikit-learn's randomized_svd):
+ *   Z = Omega (cols x l);  repeat q times: Z = A^T (A orth(Z));
+ *   Y = A Z = Q R;  B^T = A^T Q = (A^T Y) R^-1;  B B^T = W L W^T;
+ *   sigma = sqrt(L);  V = B^T W sigma^-1.
+ * With q = 0 this is the basic range finder Q = orth(A Omega). The power iterations are
+ * orthonormalised on the column side (cols x l, Cholesky QR). The range basis Q is never formed:
+ * its Cholesky factor R is folded into the small l x l problem and into the final product
+ * (an explicit orthonormalisation is the fallback when Y is rank deficient; singular vectors of
+ * zero singular values are then completed with random orthonormal directions).
+ * Cost: (2q + 2) sparse products of nnz * l, q orthonormalisations of cols x l, one Gram of
+ * rows x l and one of cols x l, one cols x l x k product.
  */
 export function randomizedSvd(a: CsrMatrix, k: number, opts: RandomizedSvdOptions): RandomizedSvdResult {
   const m = a.rows;
@@ -581,21 +605,21 @@ export function randomizedSvd(a: CsrMatrix, k: number, opts: RandomizedSvdOption
   const q = Math.max(0, opts.powerIterations ?? 4);
   if (k === 0 || l === 0) return { k: 0, s: new Float64Array(0), v: new Float64Array(0) };
   const at = csrTranspose(a);
-  const y = new Float64Array(m * l);
-  fillNormal(y, opts.rng);
   const z = new Float64Array(n * l);
-  csrMulDense(at, y, l, z);
+  fillNormal(z, opts.rng);
+  const y = new Float64Array(m * l);
   for (let it = 0; it < q; it++) {
     orthonormalizeColumns(z, n, l, opts.rng);
     csrMulDense(a, z, l, y);
     csrMulDense(at, y, l, z);
   }
-  // Z = Q R with Q = Z R^-1 left implicit, unless Z is too ill-conditioned for that.
+  csrMulDense(a, z, l, y);
+  // Y = Q R with Q = Y R^-1 left implicit, unless Y is too ill-conditioned for that.
   let invT: Float64Array | null = null; // (R^-1)^T, lower triangular
   {
-    const gz = new Float64Array(l * l);
-    gramUpperAccumulate(z, n, l, gz);
-    const r = choleskyUpper(gz, l, 1e-12);
+    const gy = new Float64Array(l * l);
+    gramUpperAccumulate(y, m, l, gy);
+    const r = choleskyUpper(gy, l, 1e-12);
     let ok = r !== null;
     if (r) {
       let minD = Infinity;
@@ -607,14 +631,14 @@ export function randomizedSvd(a: CsrMatrix, k: number, opts: RandomizedSvdOption
       ok = minD > 1e-5 * maxD;
       if (ok) invT = upperInverseTransposed(r, l);
     }
-    if (!ok) orthonormalizeColumns(z, n, l, opts.rng);
+    if (!ok) orthonormalizeColumns(y, m, l, opts.rng);
   }
-  csrMulDense(a, z, l, y);
+  csrMulDense(at, y, l, z); // z = A^T Y = B^T R
   let g = new Float64Array(l * l);
-  gramUpperAccumulate(y, m, l, g);
+  gramUpperAccumulate(z, n, l, g);
   symmetrizeFromUpper(g, l);
   if (invT) {
-    // g := Inv^T g Inv with Inv = R^-1 (Inv[i][j] = invT[j*l + i]).
+    // g := Inv^T g Inv with Inv = R^-1 (Inv[i][j] = invT[j*l + i], upper triangular).
     const t = new Float64Array(l * l); // t = g Inv
     for (let i = 0; i < l; i++) {
       for (let b = 0; b < l; b++) {
@@ -636,19 +660,29 @@ export function randomizedSvd(a: CsrMatrix, k: number, opts: RandomizedSvdOption
   const { values, vectors } = symmetricEigen(g, l); // rows of `vectors` are W's columns
   const s = new Float64Array(k);
   for (let i = 0; i < k; i++) s[i] = Math.sqrt(Math.max(0, values[i]));
-  // V (n x k) = Z M with M = Inv W[:, :k] (or W when Z is orthonormal); mulByTransposed takes M^T.
-  let mt = vectors;
-  if (invT) {
-    mt = new Float64Array(k * l);
-    for (let j = 0; j < k; j++) {
-      for (let tt = 0; tt < l; tt++) {
-        let acc = 0;
+  const tol = Math.max(s[0] * 1e-7, 1e-300);
+  // V (n x k) = Z M with M = Inv W[:, :k] diag(1/sigma); mulByTransposed takes M^T (k x l).
+  const mt = new Float64Array(k * l);
+  let deficient = false;
+  for (let j = 0; j < k; j++) {
+    if (!(s[j] > tol)) {
+      deficient = true;
+      continue; // zero column for now
+    }
+    const inv = 1 / s[j];
+    for (let tt = 0; tt < l; tt++) {
+      let acc: number;
+      if (invT) {
+        acc = 0;
         for (let u = tt; u < l; u++) acc += invT[u * l + tt] * vectors[j * l + u];
-        mt[j * l + tt] = acc;
+      } else {
+        acc = vectors[j * l + tt];
       }
+      mt[j * l + tt] = acc * inv;
     }
   }
   const v = new Float64Array(n * k);
   mulByTransposed(z, n, l, mt, k, v);
+  if (deficient) gramSchmidtColumns(v, n, k, opts.rng); // completes the null-space columns
   return { k, s, v };
 }

@@ -89,11 +89,13 @@ v = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, min_df=2, smooth_id
 X = v.fit_transform(docs).tocsr()
 vocab = v.get_feature_names_out().tolist()
 rows = [{vocab[j]: float(x) for j, x in zip(X.indices[X.indptr[i]:X.indptr[i+1]], X.data[X.indptr[i]:X.indptr[i+1]])} for i in range(0, X.shape[0], 7)]
-json.dump({'vocab': vocab, 'idf': v.idf_.tolist(), 'rows': rows}, sys.stdout)
+from sklearn.decomposition import TruncatedSVD
+svd = TruncatedSVD(8, algorithm='randomized', n_iter=12, random_state=0).fit(X)
+json.dump({'vocab': vocab, 'idf': v.idf_.tolist(), 'rows': rows, 'sv': svd.singular_values_.tolist(), 'evr': svd.explained_variance_ratio_.tolist()}, sys.stdout)
 `;
     const out = execFileSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(tokens), encoding: 'utf8', maxBuffer: 1 << 28 });
-    const ref = JSON.parse(out) as { vocab: string[]; idf: number[]; rows: Record<string, number>[] };
-    const f = new TfidfSvdFitter({ dim: 8, minDf: 2, maxFeatures: 1e9 });
+    const ref = JSON.parse(out) as { vocab: string[]; idf: number[]; rows: Record<string, number>[]; sv: number[]; evr: number[] };
+    const f = new TfidfSvdFitter({ dim: 8, minDf: 2, maxFeatures: 1e9, powerIterations: 12 });
     f.addAll(docs);
     const model = f.finish();
     expect(model.vocab).toEqual([...ref.vocab].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -107,6 +109,11 @@ json.dump({'vocab': vocab, 'idf': v.idf_.tolist(), 'rows': rows}, sys.stdout)
       expect(Object.keys(gotMap).sort()).toEqual(Object.keys(want).sort());
       for (const [term, w] of Object.entries(want)) expect(gotMap[term]).toBeCloseTo(w, 5);
     });
+    // Same matrix, (nearly) converged randomized SVDs: same spectrum and explained variance.
+    for (let i = 0; i < 8; i++) {
+      expect(Math.abs(model.singularValues[i] - ref.sv[i]) / ref.sv[i]).toBeLessThan(1e-3);
+      expect(model.explainedVarianceRatio[i]).toBeCloseTo(ref.evr[i], 3);
+    }
   });
 });
 

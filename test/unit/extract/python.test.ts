@@ -253,6 +253,14 @@ def f(self,  # the instance
     expect(f.args_defaults).toEqual([null, 'None', '(1,\n         2)', null, null]);
   });
 
+  it('reads headers split by line continuations', () => {
+    const m = byName('def \\\n    spaced(a, \\\n b=1): pass\nasync \\\n  def later(): pass\nclass \\\n  K: pass\n');
+    expect([...m.keys()]).toEqual(['spaced', 'later']);
+    expect(m.get('spaced')!.args).toEqual(['a', 'b']);
+    expect(m.get('spaced')!.args_defaults).toEqual([null, '1']);
+    expect(m.get('later')!.is_async).toBe(true);
+  });
+
   it('gives empty lists for no parameters', () => {
     const f = fns('def f(): pass')[0];
     expect([f.args, f.args_types, f.args_defaults]).toEqual([[], [], []]);
