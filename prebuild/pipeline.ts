@@ -112,7 +112,7 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
   }));
 
   const tablesOut = await stage('tables', sha256Text('tables-v1', String(opts.shardRows), ...parts.map((p) => p.key)), () =>
-    withDb((db) => runTables(db, parts, { outDir, shardRows: opts.shardRows })),
+    withDb((db) => runTables(db, parts, { outDir, shardRows: opts.shardRows, quiet: opts.quiet })),
   );
 
   let stats: DatasetStats | null = null;

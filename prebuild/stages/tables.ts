@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FUNCTIONS_COLUMNS, FUNCTIONS_ROW_GROUP_ROWS, REPOS_COLUMNS, SKIPPED_COLUMNS, TABLE } from '../../src/core/data/schema.ts';
 import { sqlList, type Db } from '../duckdb.ts';
 import { writeParquet, writeShardedById } from '../parquet.ts';
+import { createProgress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
 import type { RepoPart } from './extract.ts';
 
@@ -12,6 +13,7 @@ export interface TablesOptions {
   outDir: string;
   shardRows: number;
   rowGroupRows?: number;
+  quiet?: boolean;
 }
 
 const FUNCTION_JSON_COLUMNS = `{
@@ -71,7 +73,11 @@ async function stallForTest(shard: number): Promise<void> {
 }
 
 export async function runTables(db: Db, parts: RepoPart[], opts: TablesOptions): Promise<StageOutputs> {
+  const expected = parts.reduce((n, p) => n + p.functions, 0);
+  const loading = createProgress({ label: 'tables: load and sort', total: expected, unit: 'functions', quiet: opts.quiet });
   await loadParts(db, parts);
+  loading.tick(expected);
+  loading.done();
   const out = emptyOutputs();
   const [{ repos, functions, skipped, files }] = (await db.run(`SELECT
       (SELECT count(*) FROM repos)::DOUBLE AS repos,
@@ -90,11 +96,16 @@ export async function runTables(db: Db, parts: RepoPart[], opts: TablesOptions):
       rows: skipped,
     }),
   ];
+  const writing = createProgress({ label: 'tables: write functions shards', total: Math.ceil(functions / opts.shardRows), unit: 'shards', quiet: opts.quiet });
   out.tables[TABLE.functions] = await writeShardedById(db, 'functions', names(FUNCTIONS_COLUMNS), opts.outDir, TABLE.functions, {
     shardRows: opts.shardRows,
     rowGroupRows: opts.rowGroupRows ?? FUNCTIONS_ROW_GROUP_ROWS,
-    afterShard: stallForTest,
+    afterShard: async (index) => {
+      writing.tick(1);
+      await stallForTest(index);
+    },
   });
+  writing.done();
   out.facts = { repos, functions, skipped_files: skipped, files };
   return out;
 }

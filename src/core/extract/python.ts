@@ -6,8 +6,10 @@
 //     scan finds the candidates (first token of a physical line) and the tree confirms each with one
 //     `namedDescendantForIndex` (which also rejects candidates inside strings). A tree-sitter Query or
 //     `descendantsOfType` walks all ~7.5M nodes of the stdlib and cost 3-5x more than this;
-//   - per function a handful of WASM calls: its end, its children (name, parameters, block), the
+//   - per function a handful of WASM calls: its end, its children (parameters, block), the
 //     parameters' children, and the children of parameters that carry an annotation or a default;
+//     large modules and classes are searched by binary search over their children, so files with
+//     tens of thousands of definitions stay linear;
 //   - names, async-ness, line spans, bodies, docstrings (literal scanning + evaluation) come from the
 //     source text. One Parser is reused; each tree is deleted after use.
 //
@@ -21,7 +23,8 @@
 //     the function (tree-sitter puts such comments inside the block; CPython does not).
 //   - args: every named parameter in order, `*args`/`**kwargs` with their stars; the bare `*`
 //     keyword-only marker and the `/` positional-only marker are not parameters and are left out.
-//     args_types/args_defaults are the annotation/default source text as written, null where none.
+//     args_types/args_defaults are the annotation/default source text as written (grouping
+//     parentheses dropped, as ast.get_source_segment gives it), null where none.
 //   - docstring: CPython's rule (first statement an expression that is a str constant, including
 //     implicit concatenation and parentheses; f-strings and bytes are not docstrings), evaluated and
 //     then cleaned with `inspect.cleandoc`. `\N{NAME}` escapes are kept as written.
@@ -32,8 +35,18 @@
 //   - kind: 'method' when the nearest enclosing scope is a class, 'nested' when it is a function,
 //     'function' at module level (also inside if/try/with/for at module level).
 //   - A file with any syntax error yields no functions and an error (CPython refuses whole files).
-//     Python 2 constructs that tree-sitter-python accepts but CPython 3 rejects count as errors:
-//     `print x` and `exec code` statements and tuple parameters. NUL characters are errors too.
+//     Beyond tree-sitter's own errors, these are refused as CPython 3.11's parser refuses them
+//     (tree-sitter-python accepts them): Python 2 `print x`, `exec code`, `except E, e:`,
+//     `raise E, V`, backquotes, `<>`, `0777`/`10L` literals, `ur''` strings and tuple parameters;
+//     `async`/`await` as names; parameter order errors (non-default after default, bare `*` without
+//     a named parameter, anything after `**kw`, a second `*`, misplaced `/`); TabError and
+//     IndentationError in files that indent with both tabs and spaces; NUL characters.
+//     Still accepted although CPython refuses them (rare, documented): an unindent to no enclosing
+//     level in files indented with spaces only, `f(**a, *b)`, `del f()`, `[x for x in 1, 2]`,
+//     `"a" b"b"`, and the other checks CPython makes after parsing proper.
+//     Refused although CPython accepts them (grammar gaps, see test/unit/extract/parity.test.ts): a
+//     continuation line inside brackets indented less than its block right after a '.', and
+//     `from __future__ import *` (which CPython refuses when compiling).
 import { Language, type Node, Parser } from 'web-tree-sitter';
 import type { ExtractedFunction, FunctionKind } from '../data/schema.ts';
 import { classifyDocstring } from '../text/docstyle.ts';
@@ -268,16 +281,40 @@ const PY2_PRINT_OK_AFTER = new Set(['in', 'is', 'if', 'and', 'or', 'not']);
 interface Py2Check {
   /** Skip the regular expression when the source lacks this. */
   substring: string;
+  /**
+   * Global (g) expressions scan the text; sticky (y) ones must start with `substring` and are only
+   * tried where `indexOf` finds it (much faster than a regular expression scan of the whole text).
+   */
   re: RegExp;
   /** Where to ask the tree, from the match. */
   at: (m: RegExpExecArray) => number;
   /** The smallest named node there must be one of these for the match to count. */
   types: string[];
-  skip?: (m: RegExpExecArray) => boolean;
+  /** Rejects a match from its context in the source (cheaper than a `\b` or lookaround in `re`). */
+  skip?: (m: RegExpExecArray, s: string) => boolean;
   message: string;
 }
 
 const offsetOf = (sub: string) => (m: RegExpExecArray): number => m.index + m[0].lastIndexOf(sub);
+
+/** Whether the match is glued to a preceding identifier character (so not a keyword). */
+const midWord = (m: RegExpExecArray, s: string): boolean => m.index > 0 && isIdentChar(s.charCodeAt(m.index - 1));
+
+/** `async`/`await` used as a name: after `.`, `def` or `class`, or before `=` (not `==`). Else skipped. */
+function keywordAsNameSkip(m: RegExpExecArray, s: string): boolean {
+  if (midWord(m, s)) return true;
+  let j = m.index + m[0].length;
+  while (s.charCodeAt(j) === C_SPACE || s.charCodeAt(j) === C_TAB) j++;
+  if (s.charCodeAt(j) === C_EQ && s.charCodeAt(j + 1) !== C_EQ) return false;
+  let i = m.index - 1;
+  while (i >= 0 && (s.charCodeAt(i) === C_SPACE || s.charCodeAt(i) === C_TAB)) i--;
+  if (i < 0) return true;
+  if (s.charCodeAt(i) === 46 /* . */) return false;
+  let k = i;
+  while (k >= 0 && isIdentChar(s.charCodeAt(k))) k--;
+  const word = s.slice(k + 1, i + 1);
+  return word !== 'def' && word !== 'class';
+}
 
 /**
  * Python 2 (and pre-3.7) syntax tree-sitter-python accepts. `print >>f, x`, `print(x)`, `print -x`
@@ -286,34 +323,37 @@ const offsetOf = (sub: string) => (m: RegExpExecArray): number => m.index + m[0]
 const PY2_CHECKS: Py2Check[] = [
   {
     substring: 'print',
-    re: /\bprint[ \t]+([A-Za-z_]+|["'0-9~{`]|[^\x00-\x7f])/g,
+    re: /print[ \t]+([A-Za-z_]+|["'0-9~{`]|[^\x00-\x7f])/y,
     at: (m) => m.index,
     types: ['print_statement'],
-    skip: (m) => PY2_PRINT_OK_AFTER.has(m[1]),
+    skip: (m, s) => midWord(m, s) || PY2_PRINT_OK_AFTER.has(m[1]),
     message: 'Python 2 print statement',
   },
-  { substring: 'exec', re: /\bexec[ \t]+[A-Za-z_"']/g, at: (m) => m.index, types: ['exec_statement'], message: 'Python 2 exec statement' },
-  { substring: 'lambda', re: /\blambda[ \t]*\(/g, at: offsetOf('('), types: ['tuple_pattern'], message: 'Python 2 tuple parameter' },
-  { substring: 'except', re: /\bexcept[ \t]+[\w.]+[ \t]*,/g, at: offsetOf(','), types: ['except_clause'], message: "Python 2 'except X, e'" },
-  { substring: 'raise', re: /\braise[ \t]+[\w.]+[ \t]*,/g, at: offsetOf(','), types: ['expression_list'], message: "Python 2 'raise E, V'" },
+  { substring: 'exec', re: /exec[ \t]+[A-Za-z_"']/y, skip: midWord, at: (m) => m.index, types: ['exec_statement'], message: 'Python 2 exec statement' },
+  { substring: 'lambda', re: /lambda[ \t]*\(/y, skip: midWord, at: offsetOf('('), types: ['tuple_pattern'], message: 'Python 2 tuple parameter' },
+  { substring: 'except', re: /except[ \t]+[\w.]+[ \t]*,/y, skip: midWord, at: offsetOf(','), types: ['except_clause'], message: "Python 2 'except X, e'" },
+  { substring: 'raise', re: /raise[ \t]+[\w.]+[ \t]*,/y, skip: midWord, at: offsetOf(','), types: ['expression_list'], message: "Python 2 'raise E, V'" },
   { substring: '`', re: /`/g, at: (m) => m.index, types: ['string_start', 'string'], message: 'Python 2 backquotes' },
-  { substring: '<>', re: /<>/g, at: (m) => m.index, types: ['comparison_operator'], message: "Python 2 '<>' operator" },
-  { substring: 'r', re: /(?<![\w])[uU][rR]["']/g, at: (m) => m.index, types: ['string_start', 'string'], message: "Python 2 'ur' string prefix" },
+  { substring: '<>', re: /<>/y, at: (m) => m.index, types: ['comparison_operator'], message: "Python 2 '<>' operator" },
+  { substring: 'r', re: /[uU][rR]["']/g, skip: midWord, at: (m) => m.index, types: ['string_start', 'string'], message: "Python 2 'ur' string prefix" },
   {
     substring: '0',
-    re: /(?<![\w.])(?:0[0-9_]*[1-9][0-9_]*|(?:0[xX][0-9a-fA-F_]+|0[oObB]?[0-9_]+|[1-9][0-9_]*)[lL])(?![\w.])/g,
+    re: /0(?:[0-9_]*[1-9][0-9_]*|[xXoObB][0-9a-fA-F_]+[lL])(?![\w.])/g,
+    skip: (m, s) => m.index > 0 && (isIdentChar(s.charCodeAt(m.index - 1)) || s.charCodeAt(m.index - 1) === 46),
     at: (m) => m.index,
     types: ['integer'],
     message: 'Python 2 integer literal (leading zeros or L suffix)',
   },
-  { substring: 'L', re: /(?<![\w.])[1-9][0-9_]*[lL](?![\w.])/g, at: (m) => m.index, types: ['integer'], message: "Python 2 long integer literal ('L' suffix)" },
   {
-    substring: 'a',
-    re: /(?:\.[ \t]*|\bdef[ \t]+|\bclass[ \t]+)(?:async|await)\b|\b(?:async|await)[ \t]*=(?!=)/g,
-    at: (m) => m.index + m[0].search(/a(?:sync|wait)/),
-    types: ['identifier'],
-    message: "'async'/'await' used as a name (keywords since Python 3.7)",
+    substring: 'L',
+    re: /[1-9][0-9_]*[lL](?![\w.])/g,
+    skip: (m, s) => m.index > 0 && (isIdentChar(s.charCodeAt(m.index - 1)) || s.charCodeAt(m.index - 1) === 46),
+    at: (m) => m.index,
+    types: ['integer'],
+    message: "Python 2 long integer literal ('L' suffix)",
   },
+  { substring: 'async', re: /async(?!\w)/y, skip: keywordAsNameSkip, at: (m) => m.index, types: ['identifier'], message: "'async' used as a name (a keyword since Python 3.7)" },
+  { substring: 'await', re: /await(?!\w)/y, skip: keywordAsNameSkip, at: (m) => m.index, types: ['identifier'], message: "'await' used as a name (a keyword since Python 3.7)" },
 ];
 
 export class PythonExtractor {
@@ -322,6 +362,7 @@ export class PythonExtractor {
   private readonly idFunction: Set<number>;
   private readonly idClass: Set<number>;
   private readonly idDecorator: Set<number>;
+  private readonly named: boolean[];
 
   private constructor(language: Language) {
     this.parser = new Parser();
@@ -330,9 +371,11 @@ export class PythonExtractor {
     this.idFunction = new Set();
     this.idClass = new Set();
     this.idDecorator = new Set();
+    this.named = [];
     for (let id = 0; id < language.nodeTypeCount; id++) {
       const name = language.nodeTypeForId(id) ?? '';
       this.typeNames.push(name);
+      this.named.push(language.nodeTypeIsNamed(id));
       if (!language.nodeTypeIsNamed(id)) continue;
       if (name === 'function_definition') this.idFunction.add(id);
       else if (name === 'class_definition') this.idClass.add(id);
@@ -371,6 +414,10 @@ export class PythonExtractor {
       if (root.hasError) return { functions: [], error: this.firstError(root) };
       const py2 = this.python2Error(source, root);
       if (py2) return { functions: [], error: py2 };
+      if (mixesTabsAndSpaces(source)) {
+        const indent = this.indentationError(source, root);
+        if (indent) return { functions: [], error: indent };
+      }
       return this.collect(source, root);
     } finally {
       tree.delete();
@@ -407,12 +454,24 @@ export class PythonExtractor {
     let first: ExtractError | null = null;
     let firstAt = Infinity;
     for (const check of PY2_CHECKS) {
-      if (s.indexOf(check.substring) < 0) continue;
+      let from = s.indexOf(check.substring);
+      if (from < 0 || from >= firstAt) continue;
       const re = check.re;
+      const sticky = re.sticky;
       re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(s)) !== null && m.index < firstAt) {
-        if (check.skip && check.skip(m)) continue;
+      for (;;) {
+        let m: RegExpExecArray | null;
+        if (sticky) {
+          if (from < 0 || from >= firstAt) break;
+          re.lastIndex = from;
+          m = re.exec(s);
+          from = s.indexOf(check.substring, from + 1);
+          if (!m) continue;
+        } else {
+          m = re.exec(s);
+          if (!m || m.index >= firstAt) break;
+        }
+        if (check.skip && check.skip(m, s)) continue;
         const node = root.namedDescendantForIndex(check.at(m));
         if (node && check.types.includes(this.typeOf(node))) {
           first = { line: node.startPosition.row + 1, message: check.message };
@@ -422,6 +481,78 @@ export class PythonExtractor {
       }
     }
     return first;
+  }
+
+  /**
+   * CPython's tokenizer checks that tabs and spaces are used consistently (TabError) and that a
+   * dedent returns to an enclosing level (IndentationError); tree-sitter's scanner does neither.
+   * Run for files that indent with both tabs and spaces: the logical lines are the starts of
+   * statements, clauses and decorators, found with a cursor walk over statement-level nodes only.
+   */
+  private indentationError(s: string, root: Node): ExtractError | null {
+    const starts: number[] = [];
+    const cursor = root.walk();
+    const visit = (containerType: string): void => {
+      if (!cursor.gotoFirstChild()) return;
+      const statements = containerType === 'module' || containerType === 'block' || containerType === 'decorated_definition';
+      do {
+        const id = cursor.nodeTypeId;
+        if (!this.named[id]) continue;
+        const t = this.typeNames[id];
+        if (t === 'comment' || t === 'line_continuation') continue;
+        if (statements || CLAUSES.has(t)) starts.push(cursor.startIndex);
+        if (t === 'block' || STATEMENT_CONTAINERS.has(t)) visit(t);
+      } while (cursor.gotoNextSibling());
+      cursor.gotoParent();
+    };
+    try {
+      visit('module');
+    } finally {
+      cursor.delete();
+    }
+    // CPython: col counts tabs to multiples of 8, altcol counts a tab as 1; both must order alike.
+    const cols = [0];
+    const alts = [0];
+    for (const p of starts) {
+      const ls = s.lastIndexOf('\n', p - 1) + 1;
+      let col = 0;
+      let alt = 0;
+      let onlySpace = true;
+      for (let i = ls; i < p; i++) {
+        const c = s.charCodeAt(i);
+        if (c === C_SPACE) {
+          col++;
+          alt++;
+        } else if (c === C_TAB) {
+          col = (Math.floor(col / 8) + 1) * 8;
+          alt++;
+        } else if (c === C_FF) {
+          col = 0;
+          alt = 0;
+        } else {
+          onlySpace = false;
+          break;
+        }
+      }
+      if (!onlySpace) continue; // not the first token of its line (after ';' or an inline block)
+      const top = cols.length - 1;
+      const line = lineOf(s, p);
+      if (col === cols[top]) {
+        if (alt !== alts[top]) return { line, message: 'TabError: inconsistent use of tabs and spaces in indentation' };
+      } else if (col > cols[top]) {
+        if (alt <= alts[top]) return { line, message: 'TabError: inconsistent use of tabs and spaces in indentation' };
+        cols.push(col);
+        alts.push(alt);
+      } else {
+        while (cols.length > 1 && col < cols[cols.length - 1]) {
+          cols.pop();
+          alts.pop();
+        }
+        if (col !== cols[cols.length - 1]) return { line, message: 'IndentationError: unindent does not match any outer indentation level' };
+        if (alt !== alts[alts.length - 1]) return { line, message: 'TabError: inconsistent use of tabs and spaces in indentation' };
+      }
+    }
+    return null;
   }
 
   private collect(source: string, root: Node): ExtractResult {
@@ -568,6 +699,23 @@ export class PythonExtractor {
    * (`,`, `)` or a comment); plain names and star parameters are read from the text, annotated or
    * defaulted ones ask the tree for their parts.
    */
+  /**
+   * The source of an annotation or default that starts with '(': without grouping parentheses, as
+   * CPython's ast.get_source_segment gives it (`(a | b)` -> `a | b`); tuples and generator
+   * expressions keep theirs.
+   */
+  private unparenthesized(s: string, node: Node): string {
+    let n = node;
+    for (;;) {
+      const t = this.typeOf(n);
+      if (t !== 'type' && t !== 'parenthesized_expression') break;
+      const inner = n.namedChildren.filter((k) => !isTriviaAt(s, k.startIndex));
+      if (inner.length !== 1) break;
+      n = inner[0];
+    }
+    return s.slice(n.startIndex, n.endIndex);
+  }
+
   private parameters(s: string, paramsNode: Node): Params {
     const out: Params = { args: [], types: [], defaults: [], errorAt: -1, error: '' };
     const open = paramsNode.startIndex;
@@ -639,7 +787,7 @@ export class PythonExtractor {
                 break;
               }
             }
-            const text = s.slice(vs, trimmedEnd(s, vs, ve));
+            const text = s.charCodeAt(vs) === C_LPAREN ? this.unparenthesized(s, parts[v]) : s.slice(vs, trimmedEnd(s, vs, ve));
             if (t === C_COLON) type = text;
             else value = text;
             j = v;
@@ -667,6 +815,22 @@ export class PythonExtractor {
     return out;
   }
 
+}
+
+/** Statement-level nodes whose children hold further logical lines (blocks and clauses). */
+const STATEMENT_CONTAINERS = new Set([
+  'if_statement', 'for_statement', 'while_statement', 'try_statement', 'with_statement', 'match_statement',
+  'function_definition', 'class_definition', 'decorated_definition', 'elif_clause', 'else_clause',
+  'except_clause', 'except_group_clause', 'finally_clause', 'case_clause',
+]);
+
+/** Clauses that start their own logical line. */
+const CLAUSES = new Set(['elif_clause', 'else_clause', 'except_clause', 'except_group_clause', 'finally_clause', 'case_clause']);
+
+/** Whether some lines are indented with a tab and others with a space (the only files that can raise TabError). */
+function mixesTabsAndSpaces(s: string): boolean {
+  const tab = s.charCodeAt(0) === C_TAB || s.indexOf('\n\t') >= 0;
+  return tab && (s.charCodeAt(0) === C_SPACE || s.indexOf('\n ') >= 0);
 }
 
 /** Containers with more children than this are binary-searched instead of scanned by tree-sitter. */

@@ -1,5 +1,6 @@
 // The Python extractor on small written cases (one per rule) and on real stdlib files compared in
 // full detail with CPython's ast.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +262,12 @@ def f(self,  # the instance
     expect(m.get('later')!.is_async).toBe(true);
   });
 
+  it('drops grouping parentheses as ast.get_source_segment does, keeps tuples and generators', () => {
+    const f = fns('def f(a: (int) = (1), b: ((str | None)) = ((2)), c=(1, 2), d=(x for x in y), e: (  # c\n        int) = (3)):\n    pass\n')[0];
+    expect(f.args_types).toEqual(['int', 'str | None', null, null, 'int']);
+    expect(f.args_defaults).toEqual(['1', '2', '(1, 2)', '(x for x in y)', '3']);
+  });
+
   it('gives empty lists for no parameters', () => {
     const f = fns('def f(): pass')[0];
     expect([f.args, f.args_types, f.args_defaults]).toEqual([[], [], []]);
@@ -330,6 +337,61 @@ describe('syntax errors', () => {
 
   it('refuses NUL characters', () => {
     expect(ex.extract('x = 1\ny = "\0"\n').error?.line).toBe(2);
+  });
+});
+
+// Sources CPython refuses or accepts, where tree-sitter-python alone would accept them all: the
+// extractor must agree with CPython on every one (checked against python3 when it exists).
+const AGREE_WITH_CPYTHON: string[] = [
+  'try:\n    pass\nexcept ValueError, e:\n    pass\n',
+  'try:\n    pass\nexcept (ValueError, TypeError):\n    pass\n',
+  'raise ValueError, "msg"\n',
+  'raise ValueError("a, b")\n',
+  'x = `y`\n',
+  'x = "`y`"  # `z`\n',
+  'if a <> b: pass\n',
+  'x = "<>"\n',
+  'x = 10L\n',
+  'x = 0777\n',
+  'x = 0xFFL\n',
+  'x = 00 + 0 + 0.777 + 0777.5 + 07e1 + 07j + 0o777 + 1_000\n',
+  'x = "0777"  # mode 0777\n',
+  'x = ur"abc"\n',
+  'x = rb"abc" + Rb"x" + br"y" + u"z" + R"w"\n',
+  'async = 1\n',
+  'f(async=True)\n',
+  'x = self.await\n',
+  'async def f():\n    await g()\n    async with a as b:\n        pass\n',
+  'def f(a=1, b): pass\n',
+  'def f(a, b=1, *args, c, d=2, **kw): pass\n',
+  'def f(*): pass\n',
+  'def f(*, **kw): pass\n',
+  'def f(*, a): pass\n',
+  'def f(**k, a): pass\n',
+  'def f(*a, *b): pass\n',
+  'def f(/, a): pass\n',
+  'def f(a, /, b, *, c): pass\n',
+  'def f(a, *, b, /): pass\n',
+  // Indentation with tabs and spaces (CPython: TabError / IndentationError or fine).
+  'class A:\n    def f(self):\n\tpass\n',
+  'def f():\n  if x:\n\treturn 1\n        return 2\n',
+  'def f():\n\tif x:\n\t\treturn 1\n\treturn 2\n\ndef g():\n    return 3\n',
+  'def f():\n\tx = call(a,\n\t         b)\n\t"""Doc\n    with spaces\n\t"""\n\treturn x\n y = 1\n',
+  'def f():\n\tx = 1\n        y = 2\n',
+  'def f():\n        x = 1\n\ty = 2\n',
+  'if x:\n\tpass\nelse:\n\tpass\ndef g():\n    if y: z = 1\n    else: z = 2\n',
+  'def f():\n\tif x:\n\t\tpass\n\t  y = 1\n  # comment\n',
+  'class A:\n\tdef f(self):\n\t\tpass\n\n\t@property\n\tdef g(self):\n\t        return 1\n',
+];
+
+describe.skipIf(findPython() === null)('refuses what CPython refuses', () => {
+  it('agrees with ast.parse on Python 2 syntax, parameter order and tab/space indentation', () => {
+    const py = findPython()!;
+    const script = 'import ast,json,sys\nout=[]\nfor s in json.load(sys.stdin):\n    try:\n        ast.parse(s); out.append(None)\n    except (SyntaxError, ValueError) as e:\n        out.append(type(e).__name__ + ": " + str(e.msg))\nprint(json.dumps(out))';
+    const want = JSON.parse(execFileSync(py.exe, ['-c', script], { input: JSON.stringify(AGREE_WITH_CPYTHON), encoding: 'utf8' })) as (string | null)[];
+    const got = AGREE_WITH_CPYTHON.map((src) => ex.extract(src).error);
+    const disagreements = AGREE_WITH_CPYTHON.flatMap((src, i) => ((got[i] === null) === (want[i] === null) ? [] : [`${JSON.stringify(src)}: ours ${JSON.stringify(got[i])} CPython ${want[i]}`]));
+    expect(disagreements).toEqual([]);
   });
 });
 
