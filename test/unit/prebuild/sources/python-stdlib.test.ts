@@ -17,18 +17,29 @@ describe('python-stdlib source', () => {
 
   it("finds the local python3's standard library", async () => {
     const repos = await resolveSource('python-stdlib', t.ctx);
-    expect(repos).toHaveLength(1);
-    const [repo] = repos;
-    expect(repo.name).toBe('python-stdlib');
-    expect(repo.source).toBe('python-stdlib');
-    expect(repo.meta.version).toMatch(/^3\.\d+\.\d+/);
-    expect(repo.meta).toMatchObject({ url: 'https://github.com/python/cpython', license: 'PSF-2.0', topics: ['Python standard library'], stars: null });
-    const files = repo.files ?? [];
-    expect(files.length).toBeGreaterThan(300);
-    for (const f of ['os.py', 'json/__init__.py', 'collections/__init__.py', 'venv/__init__.py']) expect(files).toContain(f);
-    expect(files.some((f) => f.includes('site-packages/') || f.includes('dist-packages/') || f.includes('__pycache__/'))).toBe(false);
-    expect([...files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(files);
-    expect(existsSync(join(repo.root, 'os.py'))).toBe(true);
+    // One repository per top-level package plus one for the top-level modules.
+    const names = repos.map((r) => r.name);
+    expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const n of ['stdlib/modules', 'stdlib/json', 'stdlib/collections', 'stdlib/venv', 'stdlib/asyncio']) expect(names).toContain(n);
+    for (const repo of repos) {
+      expect(repo.source).toBe('python-stdlib');
+      expect(repo.meta.version).toMatch(/^3\.\d+\.\d+/);
+      expect(repo.meta).toMatchObject({ license: 'PSF-2.0', stars: null });
+      expect(repo.meta.url).toMatch(/^https:\/\/github\.com\/python\/cpython\/tree\/v3\./);
+      expect(repo.meta.topics[0]).toBe('Python standard library');
+      const files = repo.files ?? [];
+      expect(files.length).toBeGreaterThan(0);
+      expect([...files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(files);
+      for (const f of files) expect(existsSync(join(repo.root, f)), f).toBe(true);
+    }
+    const modules = repos.find((r) => r.name === 'stdlib/modules');
+    expect(modules?.files).toContain('os.py');
+    expect(modules?.files?.some((f) => f.includes('/'))).toBe(false);
+    expect(repos.find((r) => r.name === 'stdlib/json')?.files).toContain('__init__.py');
+    expect(repos.find((r) => r.name === 'stdlib/asyncio')?.meta.topics).toEqual(['Python standard library', 'Concurrency']);
+    const all = repos.flatMap((r) => r.files ?? []);
+    expect(all.length).toBeGreaterThan(300);
+    expect(names.some((n) => n.includes('site-packages') || n.includes('dist-packages') || n.includes('__pycache__'))).toBe(false);
   });
 
   it('fails with one clear line when no python3 is on PATH', async () => {
