@@ -44,10 +44,26 @@
 //     Still accepted although CPython refuses them (rare, documented): an unindent to no enclosing
 //     level in files indented with spaces only, `f(**a, *b)`, `del f()`, `[x for x in 1, 2]`,
 //     `"a" b"b"`, and the other checks CPython makes after parsing proper.
-//     Refused although CPython accepts them (grammar gaps, see test/unit/extract/parity.test.ts): a
-//     continuation line inside brackets indented less than its block right after a '.', and
-//     `from __future__ import *` (which CPython refuses when compiling).
-import { Language, type Node, Parser } from 'web-tree-sitter';
+//   - Grammar gaps: valid Python that tree-sitter-python parses with ERROR/MISSING nodes. When a tree
+//     has errors, the extractor looks for these near the errors, edits the text without changing
+//     its length or line count (one character for another), parses the edited text, and keeps each
+//     edit only where the new tree shows that the original construct is one CPython's `ast.parse`
+//     accepts; if the edited text then parses without errors, functions are taken from that tree
+//     and bodies, names and docstrings from the original text (see `repair`). Tolerated:
+//       * an f-string format spec that starts with '=' after a name (`f"{x:=}"`, `f"{x:=^10}"`;
+//         tree-sitter reads a walrus): the '=' becomes '>';
+//       * a starred element whose operand is not a plain name, attribute or subscript, outside
+//         brackets or in a subscript (`a, *b = c, *[]`, `return 1, *(x)`, `for x in *a, *[]:`,
+//         `x = *[]` — `ast.parse` accepts a lone star too, the compiler refuses it — `a[*(b)]`):
+//         the star becomes a space (the operand must be a `bitwise_or`, as in CPython's grammar);
+//       * a line inside brackets indented less than its block after a token that cannot close the
+//         bracket (`(bar.` / `+` / `and` ... then a less indented line; tree-sitter's scanner emits a
+//         dedent there): the line break gets a backslash continuation, written over trailing
+//         blanks or the comment on that line or over the next line's first indentation character;
+//       * `from __future__ import *` (`ast.parse` accepts it, the compiler refuses it): the star
+//         becomes a name.
+//     Files without tree errors never take this path.
+import { Language, type Node, Parser, type Tree } from 'web-tree-sitter';
 import type { ExtractedFunction, FunctionKind } from '../data/schema.ts';
 import { classifyDocstring } from '../text/docstyle.ts';
 import { digestText } from '../util/hash.ts';
@@ -407,11 +423,16 @@ export class PythonExtractor {
     if (nul >= 0) {
       return { functions: [], error: { line: lineOf(source, nul), message: 'source code cannot contain null bytes' } };
     }
-    const tree = this.parser.parse(source);
+    let tree = this.parser.parse(source);
     if (!tree) return { functions: [], error: { line: 1, message: 'parser gave no tree' } };
     try {
+      if (tree.rootNode.hasError) {
+        const repaired = this.repair(source, tree);
+        if (!repaired) return { functions: [], error: this.firstError(tree.rootNode) };
+        tree.delete();
+        tree = repaired;
+      }
       const root = tree.rootNode;
-      if (root.hasError) return { functions: [], error: this.firstError(root) };
       const py2 = this.python2Error(source, root);
       if (py2) return { functions: [], error: py2 };
       if (mixesTabsAndSpaces(source)) {
@@ -442,6 +463,314 @@ export class PythonExtractor {
       }
       if (!next) return { line: node.startPosition.row + 1, message: 'invalid syntax' };
       node = next;
+    }
+  }
+
+  /**
+   * Works around tree-sitter-python's grammar gaps (see the header): proposes same-length edits
+   * near the tree's errors, parses the edited text and keeps an edit only where `verifyPatch`
+   * confirms, in the new tree, that the original text there is what CPython's `ast.parse` accepts.
+   * Repeats while new proposals come up (an edit can uncover further errors). Returns the tree of
+   * the edited text once it has no errors, else null (the file is refused). The original text and
+   * the edited one have the same length and the same line breaks before every statement, so the
+   * tree's offsets and rows hold for the original text.
+   */
+  private repair(source: string, original: Tree): Tree | null {
+    // A guess the tree did not confirm is proposed again only once other edits were kept since (an
+    // error nearby, fixed by those, can hide that a guess was right).
+    const rejectedAt = new Map<string, number>();
+    let kept = 0;
+    let active: Patch[] = [];
+    let current = original;
+    const swap = (next: Tree): void => {
+      if (current !== original) current.delete();
+      current = next;
+    };
+    const keyOf = (p: Patch): string => `${p.kind}:${p.at}`;
+    try {
+      for (let round = 0; round < MAX_REPAIR_ROUNDS; round++) {
+        const text = active.length === 0 ? source : applyPatches(source, active);
+        const activeKeys = new Set(active.map(keyOf));
+        const proposed = this.gapCandidates(text, current.rootNode).filter((p) => {
+          const key = keyOf(p);
+          return !activeKeys.has(key) && (rejectedAt.get(key) ?? -1) < kept;
+        });
+        // Edits of one token first; line continuations only when none is left (fewer guesses at once).
+        const local = proposed.filter((p) => p.kind !== 'continuation');
+        const fresh = local.length > 0 ? local : proposed;
+        if (fresh.length === 0) return null;
+        active = active.concat(fresh);
+        let edited = applyPatches(source, active);
+        let next = this.parser.parse(edited);
+        if (!next) return null;
+        swap(next);
+        // Drop the edits the new tree does not confirm (proposals are guesses) and parse again: the
+        // new ones first, so that a wrong guess cannot take confirmed edits down with it.
+        for (const onlyFresh of [true, false]) {
+          const confirmed = active.filter((p) => (onlyFresh && !fresh.includes(p)) || this.verifyPatch(p, edited, current.rootNode));
+          if (confirmed.length === active.length) continue;
+          for (const p of active) if (!confirmed.includes(p)) rejectedAt.set(keyOf(p), kept);
+          active = confirmed;
+          edited = applyPatches(source, active);
+          next = this.parser.parse(edited);
+          if (!next) return null;
+          swap(next);
+        }
+        if (fresh.some((p) => active.includes(p))) kept++;
+        if (!current.rootNode.hasError) {
+          if (active.length === 0 || !active.every((p) => this.verifyPatch(p, edited, current.rootNode))) return null;
+          const done = current;
+          current = original;
+          return done;
+        }
+      }
+      return null;
+    } finally {
+      if (current !== original) current.delete();
+    }
+  }
+
+  /** ERROR and MISSING nodes in document order (at most MAX_REPAIR_ERRORS). */
+  private errorNodes(root: Node): Node[] {
+    const out: Node[] = [];
+    const walk = (n: Node): void => {
+      if (n.isError || n.isMissing) out.push(n);
+      if (n.isMissing) return;
+      for (const c of n.children) {
+        if (out.length >= MAX_REPAIR_ERRORS) return;
+        if (c.hasError || c.isError || c.isMissing) walk(c);
+      }
+    };
+    walk(root);
+    return out;
+  }
+
+  /**
+   * Edits that might close a grammar gap, looked for in the statements that hold the tree's errors
+   * (from the statement's start to the end of the error's last line).
+   */
+  private gapCandidates(s: string, root: Node): Patch[] {
+    const errors = this.errorNodes(root);
+    const out: Patch[] = [];
+    const regions: [number, number][] = [];
+    for (const e of errors) {
+      let stmt = e;
+      for (let p = stmt.parent; p && this.typeOf(p) !== 'module' && this.typeOf(p) !== 'block'; p = p.parent) stmt = p;
+      let end = s.indexOf('\n', e.endIndex);
+      if (end < 0) end = s.length;
+      regions.push([Math.min(stmt.startIndex, e.startIndex), end]);
+      const cont = this.continuationCandidate(s, e);
+      if (cont) out.push(cont);
+    }
+    regions.sort((a, b) => a[0] - b[0]);
+    let covered = 0;
+    for (const [a0, b] of regions) {
+      const a = Math.max(a0, covered);
+      if (a >= b) continue;
+      covered = b;
+      // `:=` read as a walrus where CPython starts a format spec.
+      for (let i = s.indexOf(':=', a); i >= 0 && i < b; i = s.indexOf(':=', i + 2)) {
+        const tok = root.descendantForIndex(i, i + 2);
+        if (!tok || this.typeOf(tok) !== ':=' || tok.startIndex !== i) continue;
+        let inInterpolation = false;
+        for (let n = tok.parent, k = 0; n && k < 4; n = n.parent, k++) {
+          const t = this.typeOf(n);
+          if (t === 'interpolation' || t === 'format_expression') {
+            inInterpolation = true;
+            break;
+          }
+        }
+        if (inInterpolation) out.push({ kind: 'fstring-spec', at: i + 1, edits: [[i + 1, '>']] });
+      }
+      // A unary star: after `,`, `=` (not a comparison), `[`, a statement start, `return`, `yield`,
+      // `in`, `for`; `import *` (of `from __future__`).
+      for (let i = s.indexOf('*', a); i >= 0 && i < b; i = s.indexOf('*', i + 1)) {
+        if (s.charCodeAt(i + 1) === C_STAR || s.charCodeAt(i - 1) === C_STAR) continue;
+        const tok = root.descendantForIndex(i, i + 1);
+        if (!tok || this.typeOf(tok) !== '*' || tok.startIndex !== i) continue;
+        let j = i - 1;
+        while (j >= 0 && isHorizontalSpace(s.charCodeAt(j))) j--;
+        const c = j < 0 ? C_NL : s.charCodeAt(j);
+        let kind: PatchKind | null = null;
+        if (c === C_COMMA || c === C_NL || c === C_SEMI || c === 91 /* [ */) kind = 'star';
+        else if (c === C_EQ) {
+          const d = s.charCodeAt(j - 1);
+          if (d !== C_EQ && d !== 60 && d !== 62 && d !== 33 && d !== C_COLON) kind = 'star';
+        } else if (isIdentChar(c)) {
+          let k = j;
+          while (k >= 0 && isIdentChar(s.charCodeAt(k))) k--;
+          const word = s.slice(k + 1, j + 1);
+          if (word === 'return' || word === 'yield' || word === 'in' || word === 'for') kind = 'star';
+          else if (word === 'import') kind = 'future-star';
+        }
+        if (kind === 'star') out.push({ kind, at: i, edits: [[i, ' ']] });
+        else if (kind === 'future-star') out.push({ kind, at: i, edits: [[i, '_']] });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An error that ends a line inside brackets, where the next code line is indented less than the
+   * error's line: tree-sitter's scanner took that line break for a dedent. Puts a backslash before
+   * every line break up to that code line, over a trailing blank, over the line's comment (blanked),
+   * or over the following line's first indentation character (the line break moves one to the right).
+   */
+  private continuationCandidate(s: string, e: Node): Patch | null {
+    if (!e.isError || !this.endsInsideBrackets(e)) return null;
+    const edits: [number, string][] = [];
+    const errLineStart = s.lastIndexOf('\n', e.startIndex - 1) + 1;
+    let errIndent = errLineStart;
+    while (isHorizontalSpace(s.charCodeAt(errIndent))) errIndent++;
+    errIndent -= errLineStart;
+    let from = e.endIndex; // where this line's content (after the error) ends
+    for (let lines = 0; lines < 64; lines++) {
+      let j = from;
+      while (isHorizontalSpace(s.charCodeAt(j))) j++;
+      let nl: number;
+      let steal = false;
+      if (s.charCodeAt(j) === C_HASH) {
+        nl = s.indexOf('\n', j);
+        if (nl < 0) return null;
+        for (let k = j; k < nl - 1; k++) edits.push([k, ' ']);
+        edits.push([nl - 1, '\\']);
+      } else if (s.charCodeAt(j) === C_NL) {
+        nl = j;
+        if (nl - 1 >= from && isHorizontalSpace(s.charCodeAt(nl - 1))) edits.push([nl - 1, '\\']);
+        else steal = true;
+      } else {
+        return null;
+      }
+      const next = nl + 1;
+      let m = next;
+      while (isHorizontalSpace(s.charCodeAt(m))) m++;
+      if (steal) {
+        if (m === next) return null;
+        edits.push([nl, '\\'], [nl + 1, '\n']);
+      }
+      const c = s.charCodeAt(m);
+      if (c === C_NL || c === C_HASH) {
+        from = steal ? next + 1 : next;
+        continue;
+      }
+      if (m >= s.length || m - next >= errIndent) return null;
+      return { kind: 'continuation', at: e.endIndex, edits };
+    }
+    return null;
+  }
+
+  /** Whether an ERROR node's own tokens leave a bracket open (error recovery flattens into them). */
+  private endsInsideBrackets(e: Node): boolean {
+    let depth = 0;
+    for (const k of e.children) {
+      const t = this.typeOf(k);
+      if (t === '(' || t === '[' || t === '{') depth++;
+      else if ((t === ')' || t === ']' || t === '}') && depth > 0) depth--;
+    }
+    return depth > 0;
+  }
+
+  /** Whether the edited text's tree confirms that the original construct is valid for CPython. */
+  private verifyPatch(p: Patch, s: string, root: Node): boolean {
+    switch (p.kind) {
+      case 'fstring-spec': {
+        // The '=' is now the first character of a format spec of an interpolation with an expression.
+        const q = p.at;
+        for (let n = root.descendantForIndex(q, q + 1), k = 0; n && k < 3; n = n.parent, k++) {
+          if (this.typeOf(n) !== 'format_specifier') continue;
+          const holder = n.parent;
+          if (n.startIndex !== q - 1 || !holder) return false;
+          const t = this.typeOf(holder);
+          if (t !== 'interpolation' && t !== 'format_expression') return false;
+          const expr = holder.namedChildren[0];
+          return !!expr && expr.endIndex <= q - 1 && this.typeOf(expr) !== 'format_specifier';
+        }
+        return false;
+      }
+      case 'star':
+        return this.starIsValid(s, root, p.at);
+      case 'future-star': {
+        const name = root.namedDescendantForIndex(p.at);
+        const dotted = name?.parent;
+        const stmt = dotted?.parent;
+        if (!name || !dotted || !stmt || this.typeOf(stmt) !== 'future_import_statement') return false;
+        if (dotted.startIndex !== p.at || dotted.endIndex !== p.at + 1) return false;
+        // `import *` alone: the name is the statement's last child, right after `import`.
+        const kids = stmt.children;
+        const last = kids[kids.length - 1];
+        const before = kids[kids.length - 2];
+        return last.startIndex === p.at && !!before && this.typeOf(before) === 'import';
+      }
+      case 'continuation':
+        for (const [at, ch] of p.edits) {
+          if (ch !== '\\') continue;
+          const n = root.descendantForIndex(at, at + 1);
+          if (!n || this.typeOf(n) !== 'line_continuation' || n.startIndex !== at || !this.insideBrackets(n, at)) return false;
+        }
+        return true;
+    }
+  }
+
+  /** Whether position `at` lies between the brackets of one of `n`'s ancestors (not in an f-string). */
+  private insideBrackets(n: Node, at: number): boolean {
+    for (let a = n.parent; a; a = a.parent) {
+      const t = this.typeOf(a);
+      if (t === 'module' || t === 'block' || t === 'interpolation' || t === 'format_expression' || t === 'string') return false;
+      let open = false;
+      for (const k of a.children) {
+        const kt = this.typeOf(k);
+        if (!open) {
+          if (k.endIndex <= at && (kt === '(' || kt === '[' || kt === '{')) open = true;
+        } else if (k.startIndex > at && (kt === ')' || kt === ']' || kt === '}')) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A star at `at` (now a blank) that CPython's grammar accepts: `'*' bitwise_or` as an element of
+   * an unparenthesized tuple or on its own in an assignment (either side), augmented assignment
+   * value, return, yield (not `yield from`), expression statement or for header; in a bracketed
+   * tuple, list or set; or in a subscript's index.
+   */
+  private starIsValid(s: string, root: Node, at: number): boolean {
+    const o = skipTrivia(s, at + 1, true);
+    let e = root.namedDescendantForIndex(o);
+    if (!e || e.startIndex !== o) return false;
+    for (let p = e.parent; p && p.startIndex === o && !STAR_HOLDERS.has(this.typeOf(p)); p = p.parent) e = p;
+    if (NOT_BITWISE_OR.has(this.typeOf(e))) return false;
+    const parent = e.parent;
+    if (!parent) return false;
+    const pt = this.typeOf(parent);
+    if (pt === 'expression_list' || pt === 'pattern_list') {
+      return !!parent.parent && this.starContextAccepts(parent.parent, parent);
+    }
+    if (pt === 'tuple' || pt === 'list' || pt === 'set' || pt === 'tuple_pattern' || pt === 'list_pattern') return true;
+    if (pt === 'subscript') {
+      const value = parent.childForFieldName('value');
+      return !!value && e.startIndex >= value.endIndex;
+    }
+    return this.starContextAccepts(parent, e);
+  }
+
+  /** Whether `holder` takes star expressions (CPython's `star_expressions` / `star_targets`) where `x` is. */
+  private starContextAccepts(holder: Node, x: Node): boolean {
+    const same = (f: Node | null): boolean => !!f && f.startIndex === x.startIndex && f.endIndex === x.endIndex;
+    switch (this.typeOf(holder)) {
+      case 'assignment':
+      case 'for_statement':
+        return same(holder.childForFieldName('left')) || same(holder.childForFieldName('right'));
+      case 'augmented_assignment':
+        return same(holder.childForFieldName('right'));
+      case 'return_statement':
+      case 'expression_statement':
+        return true;
+      case 'yield':
+        return !holder.children.some((k) => this.typeOf(k) === 'from');
+      default:
+        return false;
     }
   }
 
@@ -816,6 +1145,47 @@ export class PythonExtractor {
   }
 
 }
+
+type PatchKind = 'fstring-spec' | 'star' | 'future-star' | 'continuation';
+
+/** A same-length edit of the source that works around a grammar gap (see PythonExtractor.repair). */
+interface Patch {
+  kind: PatchKind;
+  /** The position that names it (the '=', the '*', the error's end for a continuation). */
+  at: number;
+  /** One UTF-16 code unit replaced by one ASCII character each: [index, replacement]. */
+  edits: [number, string][];
+}
+
+/** Rounds of edit-and-parse before a file with tree errors is given up. */
+const MAX_REPAIR_ROUNDS = 8;
+
+/** Errors looked at per round. */
+const MAX_REPAIR_ERRORS = 256;
+
+/** The source with the patches' edits applied (same length). */
+function applyPatches(source: string, patches: Patch[]): string {
+  const edits = patches.flatMap((p) => p.edits).sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let from = 0;
+  for (const [at, ch] of edits) {
+    if (at < from) continue; // the same position edited twice (same replacement)
+    out += source.slice(from, at) + ch;
+    from = at + 1;
+  }
+  return out + source.slice(from);
+}
+
+/** Nodes a starred element sits in directly (see starIsValid). */
+const STAR_HOLDERS = new Set([
+  'expression_list', 'pattern_list', 'tuple', 'list', 'set', 'tuple_pattern', 'list_pattern', 'subscript',
+  'assignment', 'augmented_assignment', 'return_statement', 'expression_statement', 'yield', 'for_statement',
+]);
+
+/** Expressions above `bitwise_or` in CPython's grammar: `*` cannot take them without parentheses. */
+const NOT_BITWISE_OR = new Set([
+  'not_operator', 'boolean_operator', 'comparison_operator', 'lambda', 'conditional_expression', 'named_expression', 'yield',
+]);
 
 /** Statement-level nodes whose children hold further logical lines (blocks and clauses). */
 const STATEMENT_CONTAINERS = new Set([
