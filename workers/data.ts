@@ -3,6 +3,7 @@
 // `functions` shards with HTTP range reads (only the light columns, never `body` in bulk), hands the
 // map its layout as transferred typed arrays, answers per-function lookups from one row group, and
 // runs the dataset statistics in DuckDB-WASM (started lazily, in DuckDB's own worker).
+import { indexOfSorted } from '../src/core/util/sorted.ts';
 import * as Comlink from 'comlink';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { AsyncDuckDB, AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
@@ -380,15 +381,7 @@ function rowOf(id: number): number {
     const r = id - (ids[0] ?? 0);
     return r >= 0 && r < ids.length ? r : -1;
   }
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ids[mid]! < id) lo = mid + 1;
-    else if (ids[mid]! > id) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
+  return indexOfSorted(ids, id);
 }
 
 async function loadLayout(m: Manifest, name: string, whole: Map<string, Uint8Array>): Promise<LayoutPayload> {

@@ -1,8 +1,9 @@
 // Real Python functions for tests and benchmarks, cut crudely from the machine's Python stdlib
 // (split before every `def` line). Node-only helper (not a core module).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { listStdlibFiles } from '../extract/cpython.ts';
 
 export interface CutFunction {
   /** File path relative to the stdlib root, and the def line's index in the file. */
@@ -36,34 +37,12 @@ export function findStdlib(): string | null {
   return stdlibRoot;
 }
 
-function listPy(dir: string, out: string[]): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir).sort();
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (e === 'site-packages' || e === 'dist-packages' || e === '__pycache__') continue;
-    const p = join(dir, e);
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      continue;
-    }
-    if (st.isDirectory()) listPy(p, out);
-    else if (e.endsWith('.py')) out.push(p);
-  }
-}
-
 const DEF_SPLIT = /\n(?=[ \t]*(?:async[ \t]+)?def[ \t])/;
 
 /** Up to `limit` functions from the stdlib, in sorted file order (deterministic). */
 export function stdlibFunctions(limit = Infinity, root = findStdlib()): CutFunction[] {
   if (!root) return [];
-  const files: string[] = [];
-  listPy(root, files);
+  const files = listStdlibFiles(root).map((rel) => join(root, rel));
   const out: CutFunction[] = [];
   for (const f of files) {
     let src: string;
