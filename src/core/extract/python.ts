@@ -60,6 +60,9 @@
 //         bracket (`(bar.` / `+` / `and` ... then a less indented line; tree-sitter's scanner emits a
 //         dedent there): the line break gets a backslash continuation, written over trailing
 //         blanks or the comment on that line or over the next line's first indentation character;
+//         where there is none of these, the line's last token moves to the start of the next line
+//         (`(a +\nb)` is read as `(a\n+b)`). Still refused: two such tokens in a row (`and not`),
+//         `x[` at a line end, an empty line in between with nothing to spare;
 //       * `from __future__ import *` (`ast.parse` accepts it, the compiler refuses it): the star
 //         becomes a name.
 //     Files without tree errors never take this path.
@@ -496,9 +499,17 @@ export class PythonExtractor {
           return !activeKeys.has(key) && (rejectedAt.get(key) ?? -1) < kept;
         });
         // Edits of one token first; line continuations only when none is left (fewer guesses at once).
-        const local = proposed.filter((p) => p.kind !== 'continuation');
-        const fresh = local.length > 0 ? local : proposed;
+        const local = proposed.filter((p) => p.kind !== 'continuation' && p.kind !== 'rotation');
+        // An edit of a position another edit already changes differently is left out.
+        const taken = new Map<number, string>();
+        for (const p of active) for (const [at, ch] of p.edits) taken.set(at, ch);
+        const fresh = (local.length > 0 ? local : proposed).filter((p) => {
+          if (p.edits.some(([at, ch]) => (taken.get(at) ?? ch) !== ch)) return false;
+          for (const [at, ch] of p.edits) taken.set(at, ch);
+          return true;
+        });
         if (fresh.length === 0) return null;
+        const isFresh = new Set(fresh);
         active = active.concat(fresh);
         let edited = applyPatches(source, active);
         let next = this.parser.parse(edited);
@@ -507,16 +518,20 @@ export class PythonExtractor {
         // Drop the edits the new tree does not confirm (proposals are guesses) and parse again: the
         // new ones first, so that a wrong guess cannot take confirmed edits down with it.
         for (const onlyFresh of [true, false]) {
-          const confirmed = active.filter((p) => (onlyFresh && !fresh.includes(p)) || this.verifyPatch(p, edited, current.rootNode));
+          // Line-break edits are checked on the text when proposed, and by the final tree.
+          const confirmed = active.filter(
+            (p) => (onlyFresh && !isFresh.has(p)) || p.kind === 'continuation' || p.kind === 'rotation' || this.verifyPatch(p, edited, current.rootNode),
+          );
           if (confirmed.length === active.length) continue;
-          for (const p of active) if (!confirmed.includes(p)) rejectedAt.set(keyOf(p), kept);
+          const stays = new Set(confirmed);
+          for (const p of active) if (!stays.has(p)) rejectedAt.set(keyOf(p), kept);
           active = confirmed;
           edited = applyPatches(source, active);
           next = this.parser.parse(edited);
           if (!next) return null;
           swap(next);
         }
-        if (fresh.some((p) => active.includes(p))) kept++;
+        if (active.some((p) => isFresh.has(p))) kept++;
         if (!current.rootNode.hasError) {
           if (active.length === 0 || !active.every((p) => this.verifyPatch(p, edited, current.rootNode))) return null;
           const done = current;
@@ -530,18 +545,24 @@ export class PythonExtractor {
     }
   }
 
-  /** ERROR and MISSING nodes in document order (at most MAX_REPAIR_ERRORS). */
-  private errorNodes(root: Node): Node[] {
-    const out: Node[] = [];
-    const walk = (n: Node): void => {
-      if (n.isError || n.isMissing) out.push(n);
+  /**
+   * ERROR and MISSING nodes in document order (at most MAX_REPAIR_ERRORS), each with the start of
+   * the statement that holds it (the child of a module or block on its path; asking a node for its
+   * parent walks down from the root, so this is tracked on the way down instead).
+   */
+  private errorNodes(root: Node): { node: Node; stmtStart: number }[] {
+    const out: { node: Node; stmtStart: number }[] = [];
+    const walk = (n: Node, stmtStart: number): void => {
+      if (n.isError || n.isMissing) out.push({ node: n, stmtStart });
       if (n.isMissing) return;
+      const t = this.typeOf(n);
+      const container = t === 'module' || t === 'block';
       for (const c of n.children) {
         if (out.length >= MAX_REPAIR_ERRORS) return;
-        if (c.hasError || c.isError || c.isMissing) walk(c);
+        if (c.hasError || c.isError || c.isMissing) walk(c, container ? c.startIndex : stmtStart);
       }
     };
-    walk(root);
+    walk(root, 0);
     return out;
   }
 
@@ -550,26 +571,33 @@ export class PythonExtractor {
    * (from the statement's start to the end of the error's last line).
    */
   private gapCandidates(s: string, root: Node): Patch[] {
-    const errors = this.errorNodes(root);
     const out: Patch[] = [];
     const regions: [number, number][] = [];
-    for (const e of errors) {
-      let stmt = e;
-      for (let p = stmt.parent; p && this.typeOf(p) !== 'module' && this.typeOf(p) !== 'block'; p = p.parent) stmt = p;
+    let scannedTo = 0;
+    for (const { node: e, stmtStart } of this.errorNodes(root)) {
       let end = s.indexOf('\n', e.endIndex);
       if (end < 0) end = s.length;
-      regions.push([Math.min(stmt.startIndex, e.startIndex), end]);
-      const cont = this.continuationCandidate(s, e);
-      if (cont) out.push(cont);
+      regions.push([Math.min(stmtStart, e.startIndex), end]);
+      if (e.isError) {
+        // Errors come in document order; a line inside a logical line already scanned is skipped.
+        const line = s.lastIndexOf('\n', e.startIndex - 1) + 1;
+        if (line >= scannedTo) scannedTo = Math.max(line + 1, this.continuationCandidates(s, line, out));
+      }
     }
     regions.sort((a, b) => a[0] - b[0]);
     let covered = 0;
+    // The next `:=` and `*` at or after the region's start (-1: none left), kept across regions so
+    // that the text is searched once however many regions there are.
+    let walrus = 0;
+    let star = 0;
     for (const [a0, b] of regions) {
       const a = Math.max(a0, covered);
       if (a >= b) continue;
       covered = b;
+      if (walrus >= 0 && walrus < a) walrus = s.indexOf(':=', a);
+      if (star >= 0 && star < a) star = s.indexOf('*', a);
       // `:=` read as a walrus where CPython starts a format spec.
-      for (let i = s.indexOf(':=', a); i >= 0 && i < b; i = s.indexOf(':=', i + 2)) {
+      for (let i = walrus; i >= 0 && i < b; i = walrus = s.indexOf(':=', i + 2)) {
         const tok = root.descendantForIndex(i, i + 2);
         if (!tok || this.typeOf(tok) !== ':=' || tok.startIndex !== i) continue;
         let inInterpolation = false;
@@ -584,10 +612,8 @@ export class PythonExtractor {
       }
       // A unary star: after `,`, `=` (not a comparison), `[`, a statement start, `return`, `yield`,
       // `in`, `for`; `import *` (of `from __future__`).
-      for (let i = s.indexOf('*', a); i >= 0 && i < b; i = s.indexOf('*', i + 1)) {
+      for (let i = star; i >= 0 && i < b; i = star = s.indexOf('*', i + 1)) {
         if (s.charCodeAt(i + 1) === C_STAR || s.charCodeAt(i - 1) === C_STAR) continue;
-        const tok = root.descendantForIndex(i, i + 1);
-        if (!tok || this.typeOf(tok) !== '*' || tok.startIndex !== i) continue;
         let j = i - 1;
         while (j >= 0 && isHorizontalSpace(s.charCodeAt(j))) j--;
         const c = j < 0 ? C_NL : s.charCodeAt(j);
@@ -603,71 +629,135 @@ export class PythonExtractor {
           if (word === 'return' || word === 'yield' || word === 'in' || word === 'for') kind = 'star';
           else if (word === 'import') kind = 'future-star';
         }
-        if (kind === 'star') out.push({ kind, at: i, edits: [[i, ' ']] });
-        else if (kind === 'future-star') out.push({ kind, at: i, edits: [[i, '_']] });
+        if (kind === null) continue;
+        const tok = root.descendantForIndex(i, i + 1); // a '*' token, not in a string or comment
+        if (!tok || this.typeOf(tok) !== '*' || tok.startIndex !== i) continue;
+        out.push({ kind, at: i, edits: [[i, kind === 'star' ? ' ' : '_']] });
       }
     }
     return out;
   }
 
   /**
-   * An error that ends a line inside brackets, where the next code line is indented less than the
-   * error's line: tree-sitter's scanner took that line break for a dedent. Puts a backslash before
-   * every line break up to that code line, over a trailing blank, over the line's comment (blanked),
-   * or over the following line's first indentation character (the line break moves one to the right).
+   * Line breaks inside brackets in the logical line that starts on the line at `lineStart`, where
+   * the next code line is indented less than that line: tree-sitter's scanner takes them for a
+   * dedent after a token that cannot close the bracket (`(bar.`, `+`, `and`, ...). Brackets are
+   * counted in the text (strings and comments skipped), so this works however broken the tree is;
+   * the final tree confirms each edit (verifyPatch). CPython ignores line breaks inside brackets,
+   * so the edits change nothing for it. Returns where the scan stopped.
    */
-  private continuationCandidate(s: string, e: Node): Patch | null {
-    if (!e.isError || !this.endsInsideBrackets(e)) return null;
-    const edits: [number, string][] = [];
-    const errLineStart = s.lastIndexOf('\n', e.startIndex - 1) + 1;
-    let errIndent = errLineStart;
-    while (isHorizontalSpace(s.charCodeAt(errIndent))) errIndent++;
-    errIndent -= errLineStart;
-    let from = e.endIndex; // where this line's content (after the error) ends
-    for (let lines = 0; lines < 64; lines++) {
-      let j = from;
-      while (isHorizontalSpace(s.charCodeAt(j))) j++;
-      let nl: number;
-      let steal = false;
-      if (s.charCodeAt(j) === C_HASH) {
-        nl = s.indexOf('\n', j);
-        if (nl < 0) return null;
-        for (let k = j; k < nl - 1; k++) edits.push([k, ' ']);
-        edits.push([nl - 1, '\\']);
-      } else if (s.charCodeAt(j) === C_NL) {
-        nl = j;
-        if (nl - 1 >= from && isHorizontalSpace(s.charCodeAt(nl - 1))) edits.push([nl - 1, '\\']);
-        else steal = true;
+  private continuationCandidates(s: string, lineStart: number, out: Patch[]): number {
+    let p = lineStart;
+    while (isHorizontalSpace(s.charCodeAt(p))) p++;
+    const indent = p - lineStart;
+    if (indent === 0) return p; // nothing can be indented less
+    const n = s.length;
+    let depth = 0;
+    let comment = -1; // start of the comment on the current line
+    let i = p;
+    for (let lines = 0; i < n && lines < 10_000; ) {
+      const c = s.charCodeAt(i);
+      if (c === C_NL) {
+        if (depth === 0) break;
+        const patch = this.lineBreakPatch(s, i, comment, indent);
+        if (patch) out.push(patch);
+        comment = -1;
+        lines++;
+        i++;
+      } else if (c === C_HASH) {
+        comment = i;
+        i = s.indexOf('\n', i);
+        if (i < 0) return n;
+      } else if (c === C_BACKSLASH) {
+        i += 2;
+      } else if (isQuote(c) || (isPrefixLetter(c) && literalStartsAt(s, i))) {
+        i = literalEnd(s, i);
+        if (i < 0) return n;
+      } else if (isIdentChar(c)) {
+        while (i < n && isIdentChar(s.charCodeAt(i))) i++;
       } else {
-        return null;
+        if (c === C_LPAREN || c === 91 || c === 123) depth++;
+        else if (c === C_RPAREN || c === 93 || c === 125) {
+          if (depth === 0) break;
+          depth--;
+        }
+        i++;
       }
-      const next = nl + 1;
+    }
+    return i;
+  }
+
+  /**
+   * For the line break at `nl` (inside brackets; `comment`: where that line's comment starts, or
+   * -1): when the next code line is indented less than `indent`, a backslash before every line
+   * break up to it, written over a trailing blank, over the line's comment (blanked), or over the
+   * following line's first indentation character (the line break moves one to the right); with
+   * no room for that, `rotationCandidate`. Null when nothing is needed or possible.
+   */
+  private lineBreakPatch(s: string, nl: number, comment: number, indent: number): Patch | null {
+    const edits: [number, string][] = [];
+    let at = nl; // the line break being handled
+    let lineComment = comment;
+    for (let lines = 0; lines < 64; lines++) {
+      const next = at + 1;
       let m = next;
       while (isHorizontalSpace(s.charCodeAt(m))) m++;
-      if (steal) {
-        if (m === next) return null;
-        edits.push([nl, '\\'], [nl + 1, '\n']);
-      }
       const c = s.charCodeAt(m);
-      if (c === C_NL || c === C_HASH) {
-        from = steal ? next + 1 : next;
-        continue;
+      const code = m < s.length && c !== C_NL && c !== C_HASH;
+      if (code && m - next >= indent) return null; // not less indented: no dedent
+      if (lineComment >= 0) {
+        for (let k = lineComment; k < at - 1; k++) edits.push([k, ' ']);
+        edits.push([at - 1, '\\']);
+      } else if (at > 0 && isHorizontalSpace(s.charCodeAt(at - 1))) {
+        edits.push([at - 1, '\\']);
+      } else if (m > next) {
+        edits.push([at, '\\'], [next, '\n']);
+      } else {
+        return lines === 0 && code ? this.rotationCandidate(s, nl) : null;
       }
-      if (m >= s.length || m - next >= errIndent) return null;
-      return { kind: 'continuation', at: e.endIndex, edits };
+      if (code) return { kind: 'continuation', at: nl, edits };
+      if (m >= s.length) return null;
+      // A blank or comment-only line: its line break needs the same.
+      lineComment = c === C_HASH ? m : -1;
+      at = c === C_HASH ? s.indexOf('\n', m) : m;
+      if (at < 0) return null;
     }
     return null;
   }
 
-  /** Whether an ERROR node's own tokens leave a bracket open (error recovery flattens into them). */
-  private endsInsideBrackets(e: Node): boolean {
-    let depth = 0;
-    for (const k of e.children) {
-      const t = this.typeOf(k);
-      if (t === '(' || t === '[' || t === '{') depth++;
-      else if ((t === ')' || t === ']' || t === '}') && depth > 0) depth--;
+  /**
+   * `X ws T\nR` becomes `X\nT ws R` (same length, same line count): the line break then follows X,
+   * after which a bracket may close, so the scanner emits no dedent. T, the last token before the
+   * line break, is a keyword or a run of operator characters; it must not run into R as a longer
+   * token (`*` + `*b`, `.` + `5`, `and` + `x` without a blank between), nor have been part of a
+   * token with X (`1.`).
+   */
+  private rotationCandidate(s: string, nl: number): Patch | null {
+    let t = nl;
+    const last = s.charCodeAt(nl - 1);
+    const word = isIdentChar(last);
+    if (word) {
+      while (t > 0 && isIdentChar(s.charCodeAt(t - 1))) t--;
+    } else {
+      while (t > 0 && ROTATABLE_OPERATOR.includes(s[t - 1])) t--;
     }
-    return depth > 0;
+    if (t === nl) return null;
+    let a = t;
+    while (a > 0 && isHorizontalSpace(s.charCodeAt(a - 1))) a--;
+    if (a === t && word) return null; // `xand`: T is not a token of its own
+    const before = s.charCodeAt(a - 1);
+    if (a === t && s.charCodeAt(t) === 46 && before >= 48 && before <= 57) return null; // `1.` is a float
+    if (a <= s.lastIndexOf('\n', nl - 1) + 1) return null; // T starts the line
+    const r = s.charCodeAt(nl + 1);
+    const rWord = isIdentChar(r) || isQuote(r);
+    // After an operator: a name, number, string, bracket or unary operator (none of which joins an
+    // operator character into a longer token), but no digit after '.'.
+    const rOk = rWord || r === C_LPAREN || r === 91 || r === 123 || r === 45 || r === 43 || r === 126;
+    if (word ? rWord && a === t : !rOk || (last === 46 && r >= 48 && r <= 57)) return null;
+    const moved = `\n${s.slice(t, nl)}${s.slice(a, t)}`;
+    const edits: [number, string][] = [];
+    for (let k = 0; k < moved.length; k++) edits.push([a + k, moved[k]]);
+    return { kind: 'rotation', at: nl, edits };
   }
 
   /** Whether the edited text's tree confirms that the original construct is valid for CPython. */
@@ -701,6 +791,12 @@ export class PythonExtractor {
         const before = kids[kids.length - 2];
         return last.startIndex === p.at && !!before && this.typeOf(before) === 'import';
       }
+      case 'rotation': {
+        // The moved line break (the first edit) lies between brackets.
+        const at = p.edits[0][0];
+        const n = root.descendantForIndex(at, at + 1);
+        return !!n && this.insideBrackets(n, at, true);
+      }
       case 'continuation':
         for (const [at, ch] of p.edits) {
           if (ch !== '\\') continue;
@@ -711,9 +807,9 @@ export class PythonExtractor {
     }
   }
 
-  /** Whether position `at` lies between the brackets of one of `n`'s ancestors (not in an f-string). */
-  private insideBrackets(n: Node, at: number): boolean {
-    for (let a = n.parent; a; a = a.parent) {
+  /** Whether position `at` lies between the brackets of one of `n`'s ancestors (or of `n`, with `self`), not in an f-string. */
+  private insideBrackets(n: Node, at: number, self = false): boolean {
+    for (let a = self ? n : n.parent; a; a = a.parent) {
       const t = this.typeOf(a);
       if (t === 'module' || t === 'block' || t === 'interpolation' || t === 'format_expression' || t === 'string') return false;
       let open = false;
@@ -1146,22 +1242,25 @@ export class PythonExtractor {
 
 }
 
-type PatchKind = 'fstring-spec' | 'star' | 'future-star' | 'continuation';
+type PatchKind = 'fstring-spec' | 'star' | 'future-star' | 'continuation' | 'rotation';
 
 /** A same-length edit of the source that works around a grammar gap (see PythonExtractor.repair). */
 interface Patch {
   kind: PatchKind;
-  /** The position that names it (the '=', the '*', the error's end for a continuation). */
+  /** The position that names it (the '=', the '*', the line break). */
   at: number;
   /** One UTF-16 code unit replaced by one ASCII character each: [index, replacement]. */
   edits: [number, string][];
 }
 
-/** Rounds of edit-and-parse before a file with tree errors is given up. */
-const MAX_REPAIR_ROUNDS = 8;
+/** Operator characters a dangling token at a line end may be made of (see rotationCandidate). */
+const ROTATABLE_OPERATOR = '+-*/%@&|^~<>=!.:';
 
-/** Errors looked at per round. */
-const MAX_REPAIR_ERRORS = 256;
+/** Rounds of edit-and-parse before a file with tree errors is given up. */
+const MAX_REPAIR_ROUNDS = 12;
+
+/** Errors looked at per round (a file with many gaps is repaired in one round). */
+const MAX_REPAIR_ERRORS = 20_000;
 
 /** The source with the patches' edits applied (same length). */
 function applyPatches(source: string, patches: Patch[]): string {
@@ -1169,7 +1268,7 @@ function applyPatches(source: string, patches: Patch[]): string {
   let out = '';
   let from = 0;
   for (const [at, ch] of edits) {
-    if (at < from) continue; // the same position edited twice (same replacement)
+    if (at < from) continue; // the same position edited twice (always to the same character)
     out += source.slice(from, at) + ch;
     from = at + 1;
   }
