@@ -58,3 +58,11 @@ export async function writeShardedById(
   }
   return shards;
 }
+
+/** Row count and id range of `shard`, for a derived table written shard for shard (vectors, layout). */
+export function sameExtentAs(shard: ManifestFile): { rows?: number; idRange?: [number, number] } {
+  return {
+    rows: shard.rows,
+    ...(shard.id_min !== undefined && shard.id_max !== undefined ? { idRange: [shard.id_min, shard.id_max] as [number, number] } : {}),
+  };
+}

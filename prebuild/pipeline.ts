@@ -1,7 +1,7 @@
 // The prebuild pipeline: sources -> extract -> tables -> stats -> embed -> layout -> manifest.
 // Each stage reads the previous stages' files and is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EmbeddingInfo, LayoutInfo, Manifest } from '../src/core/data/manifest.ts';
 import type { DatasetStats } from '../src/core/data/stats.ts';
@@ -9,7 +9,7 @@ import { openDb, type Db } from './duckdb.ts';
 import { sha256Text } from './fsutil.ts';
 import { resolveSource, createSourceContext } from './sources/index.ts';
 import type { RepoCheckout } from './sources/types.ts';
-import { emptyOutputs, outputFiles, outputsDigest, StageState, type StageOutputs } from './state.ts';
+import { outputFiles, outputsDigest, StageState, type StageOutputs } from './state.ts';
 import { runExtract } from './stages/extract.ts';
 import { runTables } from './stages/tables.ts';
 import { runStats } from './stages/stats.ts';
@@ -137,7 +137,7 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     const layouts = [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, embedOut, layoutOut].map((o) => o ?? emptyOutputs()),
+      stages: [tablesOut, statsOut, embedOut, layoutOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,
@@ -146,10 +146,8 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     return { value: m, skipped: false };
   });
 
-  if (!stats) {
-    const { readFile } = await import('node:fs/promises');
-    stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as DatasetStats;
-  }
+  // When the stats stage was unchanged, its figures come from the stats.json it wrote before.
+  stats ??= JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as DatasetStats;
   return { manifest, stats, timings };
 }
 

@@ -9,7 +9,7 @@ import { quantizeInt8 } from '../../src/core/embed/quantize.ts';
 import { serializeTfidfSvd, TfidfSvdEmbedder, TfidfSvdFitter, TFIDF_SVD_DEFAULTS } from '../../src/core/embed/tfidf-svd.ts';
 import { openDb, sqlString, type Db } from '../duckdb.ts';
 import { writeFileAtomic } from '../fsutil.ts';
-import { describeFile, writeParquet } from '../parquet.ts';
+import { describeFile, sameExtentAs, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
 
@@ -94,8 +94,7 @@ export async function runEmbedTfidf(
       }
       appender.closeSync();
       const rel = `${table}-${String(s).padStart(5, '0')}.parquet`;
-      const extra = shard.id_min !== undefined && shard.id_max !== undefined ? { idRange: [shard.id_min, shard.id_max] as [number, number] } : {};
-      files.push(await writeParquet(db, 'SELECT id, embedding, scale FROM vec ORDER BY id', outDir, rel, { rowGroupRows: 8192, rows: shard.rows, ...extra }));
+      files.push(await writeParquet(db, 'SELECT id, embedding, scale FROM vec ORDER BY id', outDir, rel, { rowGroupRows: 8192, ...sameExtentAs(shard) }));
     }
     bar.done();
     out.tables[table] = files;

@@ -4,8 +4,9 @@
 // done and none half-done: no duplicate or missing rows.
 import { availableParallelism } from 'node:os';
 import { appendFile, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { listPyFiles } from '../sources/dir.ts';
 import type { RepoCheckout } from '../sources/types.ts';
 import { sha256Text, tempPathFor } from '../fsutil.ts';
 import { createProgress } from '../progress.ts';
@@ -57,22 +58,6 @@ export interface PartSummary extends Omit<RepoPart, 'dir'> {
   license: string | null;
   topics: string[];
   stars: number | null;
-}
-
-const SKIP_DIRS = new Set(['.git', '.hg', '.svn', '__pycache__', 'node_modules', '.tox', '.nox', '.venv', 'venv', '.mypy_cache']);
-
-/** Sorted relative paths of the `.py` files under root, not following symlinks. */
-async function walkPythonFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    for (const e of entries) {
-      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) await visit(join(dir, e.name));
-      else if (e.isFile() && e.name.endsWith('.py')) out.push(relative(root, join(dir, e.name)).split(sep).join('/'));
-    }
-  };
-  await visit(root);
-  return out.sort();
 }
 
 function safeName(name: string): string {
@@ -199,7 +184,7 @@ export async function runExtract(repos: RepoCheckout[], opts: ExtractOptions): P
   const extractor = await extractorFingerprint();
   const sorted = [...repos].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const repo of sorted) {
-    const paths = repo.files ?? (await walkPythonFiles(repo.root));
+    const paths = repo.files ?? (await listPyFiles(repo.root));
     const { files, fingerprint } = await statFiles(repo.root, paths);
     const key = sha256Text(
       `extract-v${EXTRACT_VERSION}`,

@@ -5,7 +5,7 @@ import type { EmbeddingInfo, LayoutInfo, ManifestFile } from '../../src/core/dat
 import { TABLE } from '../../src/core/data/schema.ts';
 import { PcaAccumulator, pcaProject } from '../../src/core/reduce/pca.ts';
 import { openDb, sqlString, type Db } from '../duckdb.ts';
-import { writeParquet } from '../parquet.ts';
+import { sameExtentAs, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
 
@@ -71,8 +71,7 @@ export async function runLayoutPca(outDir: string, embedOut: StageOutputs, quiet
       }
       appender.closeSync();
       const rel = `${table}-${String(s).padStart(5, '0')}.parquet`;
-      const extra = shard.id_min !== undefined && shard.id_max !== undefined ? { idRange: [shard.id_min, shard.id_max] as [number, number] } : {};
-      files.push(await writeParquet(db, 'SELECT id, x, y, z, cluster FROM lay ORDER BY id', outDir, rel, { rowGroupRows: 16384, rows: shard.rows, ...extra }));
+      files.push(await writeParquet(db, 'SELECT id, x, y, z, cluster FROM lay ORDER BY id', outDir, rel, { rowGroupRows: 16384, ...sameExtentAs(shard) }));
     }
     bar.done();
     const out = emptyOutputs();
