@@ -196,3 +196,173 @@ export function type2Clone(parser: Parser, src: string, rng: Rng): string {
     return applyEdits(src, edits);
   });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Type-3 clones: one statement inserted, deleted, or two adjacent independent statements swapped.
+
+export type Type3Kind = 'insert' | 'delete' | 'reorder';
+
+export interface Type3Clone {
+  src: string;
+  kind: Type3Kind;
+}
+
+/** Statements that hold blocks: deleting or moving one of these is more than a one-statement edit. */
+const COMPOUND = new Set([
+  'if_statement',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'with_statement',
+  'match_statement',
+  'function_definition',
+  'class_definition',
+  'decorated_definition',
+]);
+const CONTROL = new Set(['return_statement', 'raise_statement', 'break_statement', 'continue_statement', 'pass_statement', 'yield']);
+
+/** Statements of every block of the function (comments left out), block by block. */
+function blocks(fn: Node): Node[][] {
+  const out: Node[][] = [];
+  const walk = (n: Node): void => {
+    if (n.type === 'block') out.push(n.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment'));
+    for (const c of n.namedChildren) if (c) walk(c);
+  };
+  walk(fn);
+  return out;
+}
+
+/** Start of the line holding `at`. */
+function lineStart(src: string, at: number): number {
+  return src.lastIndexOf('\n', at - 1) + 1;
+}
+
+/** True when `stmt` starts its line (only indentation before it) and nothing but a comment follows it. */
+function ownLines(src: string, stmt: Node): boolean {
+  const ls = lineStart(src, stmt.startIndex);
+  if (src.slice(ls, stmt.startIndex).trim() !== '') return false;
+  const nl = src.indexOf('\n', stmt.endIndex);
+  const rest = src.slice(stmt.endIndex, nl < 0 ? src.length : nl).trim();
+  return rest === '' || rest.startsWith('#');
+}
+
+function isDocstring(stmt: Node, block: Node[], index: number): boolean {
+  return index === 0 && stmt.type === 'expression_statement' && stmt.namedChildren[0]?.type === 'string' && block[0].parent?.parent?.type === 'function_definition';
+}
+
+/** Identifier texts under `n`, not counting attribute names or keyword-argument names. */
+function names(n: Node, out = new Set<string>()): Set<string> {
+  for (const leaf of leaves(n)) {
+    if (leaf.type !== 'identifier') continue;
+    const p = leaf.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === leaf.id) continue;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === leaf.id) continue;
+    out.add(leaf.text);
+  }
+  return out;
+}
+
+/** Names a simple statement binds (assignment targets), and every name it mentions. */
+function defsUses(stmt: Node): { defs: Set<string>; uses: Set<string> } {
+  const defs = new Set<string>();
+  const e = stmt.type === 'expression_statement' ? stmt.namedChildren[0] : null;
+  if (e && (e.type === 'assignment' || e.type === 'augmented_assignment')) {
+    const left = e.childForFieldName('left');
+    if (left) names(left, defs);
+  }
+  return { defs, uses: names(stmt) };
+}
+
+function hasCall(n: Node): boolean {
+  return n.type === 'call' || n.namedChildren.some((c) => c !== null && hasCall(c));
+}
+
+/**
+ * Two statements are independent (conservatively) when both are assignments, neither binds a name
+ * the other mentions (`self.x = ...` binds `self`), and at most one of them calls anything (two calls
+ * may share state through side effects).
+ */
+function independent(a: Node, b: Node): boolean {
+  if (a.type !== 'expression_statement' || b.type !== 'expression_statement') return false;
+  const x = defsUses(a);
+  const y = defsUses(b);
+  if (x.defs.size === 0 || y.defs.size === 0) return false;
+  if (hasCall(a) && hasCall(b)) return false;
+  for (const d of x.defs) if (y.uses.has(d)) return false;
+  for (const d of y.defs) if (x.uses.has(d)) return false;
+  return true;
+}
+
+function tryInsert(src: string, fn: Node, rng: Rng): string | null {
+  const spots: Node[] = [];
+  for (const b of blocks(fn)) {
+    for (let i = 0; i < b.length; i++) {
+      if (isDocstring(b[i], b, i)) continue;
+      if (ownLines(src, b[i])) spots.push(b[i]);
+    }
+  }
+  if (spots.length === 0) return null;
+  const at = spots[rng.int(spots.length)];
+  const ls = lineStart(src, at.startIndex);
+  const indent = src.slice(ls, at.startIndex);
+  const params = fn.childForFieldName('parameters');
+  const pnames = params ? [...names(params)].filter((p) => p !== 'self' && p !== 'cls') : [];
+  const r = rng.next();
+  let line: string;
+  if (r < 0.4) line = `logger.debug('checkpoint %d', ${rng.int(100)})`;
+  else if (r < 0.7 && pnames.length > 0) line = `assert ${pnames[rng.int(pnames.length)]} is not None`;
+  else line = `print('debug', ${rng.int(100)})`;
+  return src.slice(0, ls) + indent + line + '\n' + src.slice(ls);
+}
+
+function tryDelete(src: string, fn: Node, rng: Rng): string | null {
+  const spots: Node[] = [];
+  for (const b of blocks(fn)) {
+    if (b.length < 2) continue;
+    for (let i = 0; i < b.length; i++) {
+      if (isDocstring(b[i], b, i) || COMPOUND.has(b[i].type)) continue;
+      // The block keeps a statement that is not just its docstring.
+      if (b.length === 2 && isDocstring(b[0], b, 0)) continue;
+      if (ownLines(src, b[i])) spots.push(b[i]);
+    }
+  }
+  if (spots.length === 0) return null;
+  const s = spots[rng.int(spots.length)];
+  const ls = lineStart(src, s.startIndex);
+  const nl = src.indexOf('\n', s.endIndex);
+  return src.slice(0, ls) + (nl < 0 ? '' : src.slice(nl + 1));
+}
+
+function tryReorder(src: string, fn: Node, rng: Rng): string | null {
+  const spots: [Node, Node][] = [];
+  for (const b of blocks(fn)) {
+    for (let i = 0; i + 1 < b.length; i++) {
+      const [x, y] = [b[i], b[i + 1]];
+      if (isDocstring(x, b, i) || CONTROL.has(x.type) || CONTROL.has(y.type)) continue;
+      if (x.endPosition.row >= y.startPosition.row || !ownLines(src, x) || !ownLines(src, y)) continue;
+      if (x.text === y.text || !independent(x, y)) continue;
+      spots.push([x, y]);
+    }
+  }
+  if (spots.length === 0) return null;
+  const [x, y] = spots[rng.int(spots.length)];
+  return src.slice(0, x.startIndex) + y.text + src.slice(x.endIndex, y.startIndex) + x.text + src.slice(y.endIndex);
+}
+
+/**
+ * Type-3 clone of `src`: a statement inserted (a logging, assert or print line), one simple statement
+ * of a multi-statement block deleted, or two adjacent independent simple statements swapped. The
+ * kind is drawn at random; when it does not apply the others are tried. Null when none applies.
+ */
+export function type3Clone(parser: Parser, src: string, rng: Rng): Type3Clone | null {
+  const kinds: Type3Kind[] = ['insert', 'delete', 'reorder'];
+  const first = rng.int(3);
+  return withFunctionNode(parser, src, (fn) => {
+    for (let k = 0; k < 3; k++) {
+      const kind = kinds[(first + k) % 3];
+      const out = kind === 'insert' ? tryInsert(src, fn, rng) : kind === 'delete' ? tryDelete(src, fn, rng) : tryReorder(src, fn, rng);
+      if (out !== null && out !== src) return { src: out, kind };
+    }
+    return null;
+  });
+}
