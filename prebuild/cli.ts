@@ -35,7 +35,7 @@ Options:
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
 
-Stages: sources -> extract -> tables -> stats -> embed -> layout -> manifest. A stage whose inputs
+Stages: sources -> extract -> tables -> stats -> dedup -> embed -> layout -> manifest. A stage whose inputs
 did not change is skipped; a killed run resumes where it stopped.`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {

@@ -46,3 +46,15 @@ export function sqlString(s: string): string {
 export function sqlList(items: string[]): string {
   return `[${items.map(sqlString).join(', ')}]`;
 }
+
+/** Streams (id, body) of every function in the given Parquet shards, in id order, a chunk at a time. */
+export async function* functionBodies(db: Db, paths: string[]): AsyncGenerator<{ ids: number[]; texts: string[] }> {
+  for (const path of paths) {
+    const result = await db.conn.stream(`SELECT id, body FROM read_parquet(${sqlString(path)}) ORDER BY id`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      yield { ids: chunk.getColumnValues(0) as number[], texts: chunk.getColumnValues(1) as string[] };
+    }
+  }
+}

@@ -1,9 +1,10 @@
-// The prebuild pipeline: sources -> extract -> tables -> stats -> embed -> layout -> manifest.
+// The prebuild pipeline: sources -> extract -> tables -> stats -> dedup -> embed -> layout -> manifest.
 // Each stage reads the previous stages' files and is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EmbeddingInfo, LayoutInfo, Manifest } from '../src/core/data/manifest.ts';
+import { TABLE } from '../src/core/data/schema.ts';
 import type { DatasetStats } from '../src/core/data/stats.ts';
 import { openDb, type Db } from './duckdb.ts';
 import { sha256Text } from './fsutil.ts';
@@ -13,6 +14,7 @@ import { outputFiles, outputsDigest, StageState, type StageOutputs } from './sta
 import { runExtract } from './stages/extract.ts';
 import { runTables } from './stages/tables.ts';
 import { runStats } from './stages/stats.ts';
+import { dedupInputHash, runDedupStage } from './stages/dedup.ts';
 import { runEmbedTfidf, type EmbedOptions } from './stages/embed-tfidf.ts';
 import { runLayoutPca } from './stages/layout.ts';
 import { writeManifest } from './stages/manifest.ts';
@@ -124,6 +126,10 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     }),
   );
 
+  const dedupOut = await stage('dedup', await dedupInputHash(tablesOut.tables[TABLE.functions] ?? []), () =>
+    runDedupStage(outDir, tablesOut.tables, { workers: opts.workers, quiet: opts.quiet, tempDir: join(workDir, 'duckdb-tmp') }),
+  );
+
   const embedOut = await stage('embed', sha256Text('embed-tfidf-v1', JSON.stringify(opts.embed), outputsDigest(tablesOut)), () =>
     runEmbedTfidf(outDir, tablesOut.tables, opts.embed, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
@@ -137,7 +143,7 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     const layouts = [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, embedOut, layoutOut],
+      stages: [tablesOut, statsOut, dedupOut, embedOut, layoutOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,

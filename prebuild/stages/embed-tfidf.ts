@@ -7,7 +7,7 @@ import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.t
 import { TABLE } from '../../src/core/data/schema.ts';
 import { quantizeInt8 } from '../../src/core/embed/quantize.ts';
 import { serializeTfidfSvd, TfidfSvdEmbedder, TfidfSvdFitter, TFIDF_SVD_DEFAULTS } from '../../src/core/embed/tfidf-svd.ts';
-import { openDb, sqlString, type Db } from '../duckdb.ts';
+import { functionBodies, openDb } from '../duckdb.ts';
 import { writeFileAtomic } from '../fsutil.ts';
 import { describeFile, sameExtentAs, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
@@ -28,18 +28,6 @@ export const DEFAULT_EMBED_OPTIONS: EmbedOptions = {
   seed: 1,
 };
 
-/** Streams (id, body) of every function, shard by shard, in id order. */
-async function* bodies(db: Db, outDir: string, shards: ManifestFile[]): AsyncGenerator<{ ids: number[]; texts: string[] }> {
-  for (const shard of shards) {
-    const result = await db.conn.stream(`SELECT id, body FROM read_parquet(${sqlString(join(outDir, shard.path))}) ORDER BY id`);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      yield { ids: chunk.getColumnValues(0) as number[], texts: chunk.getColumnValues(1) as string[] };
-    }
-  }
-}
-
 export async function runEmbedTfidf(
   outDir: string,
   tables: Record<string, ManifestFile[]>,
@@ -53,7 +41,7 @@ export async function runEmbedTfidf(
   try {
     const fitter = new TfidfSvdFitter({ dim: opts.dim, maxFeatures: opts.maxFeatures, svdSample: opts.svdSample, seed: opts.seed });
     const fitBar = createProgress({ label: 'embed: fit TF-IDF', total, unit: 'functions', quiet });
-    for await (const { texts } of bodies(db, outDir, shards)) {
+    for await (const { texts } of functionBodies(db, shards.map((s) => join(outDir, s.path)))) {
       for (const t of texts) fitter.add(t);
       fitBar.tick(texts.length);
     }
@@ -82,7 +70,7 @@ export async function runEmbedTfidf(
     for (const [s, shard] of shards.entries()) {
       await db.exec('CREATE OR REPLACE TABLE vec (id UINTEGER, embedding BLOB, scale FLOAT)');
       const appender = await db.conn.createAppender('vec');
-      for await (const { ids, texts } of bodies(db, outDir, [shard])) {
+      for await (const { ids, texts } of functionBodies(db, [join(outDir, shard.path)])) {
         const { codes, scales } = quantizeInt8(embedder.embedSync(texts), model.dim);
         for (let i = 0; i < ids.length; i++) {
           appender.appendUInteger(ids[i]);

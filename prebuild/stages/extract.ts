@@ -5,11 +5,11 @@
 import { availableParallelism } from 'node:os';
 import { appendFile, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { listPyFiles } from '../sources/dir.ts';
 import type { RepoCheckout } from '../sources/types.ts';
 import { sha256Text, tempPathFor } from '../fsutil.ts';
 import { createProgress } from '../progress.ts';
+import { WorkerPool } from '../worker-pool.ts';
 import type { ExtractRequest, ExtractResponse } from './extract-protocol.ts';
 
 /** Bump when the part format changes: it invalidates every cached part. */
@@ -104,58 +104,6 @@ function chunkFiles(files: FileStat[], maxBytes = 1 << 21, maxFiles = 64): strin
   return chunks;
 }
 
-class ExtractPool {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (r: ExtractResponse) => void; reject: (e: Error) => void }>();
-  private readonly waiting: (() => void)[] = [];
-  private nextTaskId = 0;
-  private failure: Error | null = null;
-
-  constructor(size: number) {
-    const boot = new URL('../worker-boot.mjs', import.meta.url);
-    const entry = new URL('./extract-worker.ts', import.meta.url).href;
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(boot, { workerData: { entry } });
-      w.on('message', (res: ExtractResponse) => {
-        const p = this.pending.get(res.taskId);
-        this.pending.delete(res.taskId);
-        this.release(w);
-        if (!p) return;
-        if (res.error) p.reject(new Error(`extract worker failed: ${res.error.split('\n')[0]}`));
-        else p.resolve(res);
-      });
-      w.on('error', (err) => {
-        this.failure = err;
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-      });
-      this.workers.push(w);
-      this.idle.push(w);
-    }
-  }
-
-  private release(w: Worker): void {
-    this.idle.push(w);
-    this.waiting.shift()?.();
-  }
-
-  async run(req: Omit<ExtractRequest, 'taskId'>): Promise<ExtractResponse> {
-    while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
-    if (this.failure) throw this.failure;
-    const w = this.idle.pop() as Worker;
-    const taskId = this.nextTaskId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(taskId, { resolve, reject });
-      w.postMessage({ ...req, taskId } satisfies ExtractRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(availableParallelism(), 8));
 }
@@ -207,7 +155,11 @@ export async function runExtract(repos: RepoCheckout[], opts: ExtractOptions): P
   if (jobs.length > 0) {
     const totalFiles = jobs.reduce((n, j) => n + j.files.length, 0);
     const progress = createProgress({ label: 'extract', total: totalFiles, unit: 'files', quiet: opts.quiet });
-    const pool = new ExtractPool(Math.min(opts.workers, Math.max(1, Math.ceil(totalFiles / 16))));
+    const pool = new WorkerPool<ExtractRequest, ExtractResponse>(
+      new URL('./extract-worker.ts', import.meta.url),
+      Math.min(opts.workers, Math.max(1, Math.ceil(totalFiles / 16))),
+      'extract',
+    );
     let fnTotal = 0;
     try {
       await Promise.all(

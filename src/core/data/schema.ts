@@ -155,6 +155,25 @@ export const LAYOUT_COLUMNS: readonly ColumnSpec[] = [
   col('cluster', 'INTEGER', true),
 ];
 
+/**
+ * `dedup`: one row per function and threshold, sorted by (id, threshold); group_id is the clone group
+ * (connected component, giant ones split) and community_id the Louvain community, both dense per
+ * threshold and null for a function in no group (or whose body did not parse).
+ */
+export const DEDUP_COLUMNS: readonly ColumnSpec[] = [
+  col('id', 'UINTEGER'),
+  col('threshold', 'FLOAT'),
+  col('group_id', 'INTEGER', true),
+  col('community_id', 'INTEGER', true),
+];
+
+/** `dedup-bands`: LSH band hashes of each function (gemini preset), sorted by (id, band); none for a body without features. */
+export const DEDUP_BANDS_COLUMNS: readonly ColumnSpec[] = [
+  col('id', 'UINTEGER'),
+  col('band', 'INTEGER'),
+  col('hash', 'UINTEGER'),
+];
+
 /** Table names as they appear in the manifest and in shard file names (`<table>-00000.parquet`). */
 export const TABLE = {
   repos: 'repos',
@@ -162,6 +181,8 @@ export const TABLE = {
   skipped: 'skipped',
   vectors: (model: string) => `vectors-${model}`,
   layout: (name: string) => `layout-${name}`,
+  dedup: 'dedup',
+  dedupBands: 'dedup-bands',
 } as const;
 
 /** Rows per Parquet row group: small enough that fetching one function's body by id reads ~1 MB. */
