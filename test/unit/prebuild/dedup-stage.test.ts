@@ -1,45 +1,19 @@
 // The dedup stage through the prebuild CLI: real stdlib folders, real worker threads and tree-sitter,
 // real DuckDB Parquet. Checks the dedup and dedup-bands tables against the functions table, and that
 // a rerun with unchanged inputs skips the stage.
-import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { validateManifest, type Manifest } from '../../../src/core/data/manifest.ts';
 import { DEDUP_BANDS_COLUMNS, DEDUP_COLUMNS, TABLE } from '../../../src/core/data/schema.ts';
 import { PRESET_GEMINI_FUNC } from '../../../src/core/dedup/settings.ts';
+import { parquetList, query, readManifest, runCli, STDLIB } from './cli-helpers.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const STDLIB = spawnSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).stdout.trim();
 const FAST = ['--embed-dim', '16', '--vocab', '3000', '--svd-sample', '800', '--workers', '2', '--shard-rows', '300'];
 const REPOS = ['json', 'logging', 'concurrent', 'wsgiref'];
 
 let work: string;
 let corpus: string;
-
-async function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'prebuild/cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stdout?.resume();
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stderr };
-}
-
-async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
-}
-
-const list = (dir: string, m: Manifest, table: string): string => `[${m.tables[table].map((f) => `'${join(dir, f.path)}'`).join(', ')}]`;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'atlas-dedup-'));
@@ -62,7 +36,7 @@ describe('prebuild dedup stage', () => {
     const r = await runCli(args);
     expect(r.stderr).not.toContain('prebuild: error');
     expect(r.code).toBe(0);
-    const m = validateManifest(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
+    const m = await readManifest(out);
     const n = m.counts.functions;
     const fShards = m.tables[TABLE.functions];
     expect(fShards.length).toBeGreaterThan(1);
@@ -81,9 +55,9 @@ describe('prebuild dedup stage', () => {
       expect(range).toEqual({ lo: f.id_min, hi: f.id_max, n: f.rows, sorted: true });
     }
 
-    const cols = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${list(out, m, TABLE.dedup)})`);
+    const cols = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${parquetList(out, m, TABLE.dedup)})`);
     expect(cols.map((c) => [c.column_name, c.column_type])).toEqual(DEDUP_COLUMNS.map((c) => [c.name, c.type]));
-    const bcols = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${list(out, m, TABLE.dedupBands)})`);
+    const bcols = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${parquetList(out, m, TABLE.dedupBands)})`);
     expect(bcols.map((c) => [c.column_name, c.column_type])).toEqual(DEDUP_BANDS_COLUMNS.map((c) => [c.name, c.type]));
 
     // Two rows per function, one per threshold.
@@ -91,7 +65,7 @@ describe('prebuild dedup stage', () => {
       `SELECT count(*)::INT n, count(DISTINCT id)::INT ids,
               count(*) FILTER (WHERE threshold < 0.9)::INT t80, count(*) FILTER (WHERE threshold > 0.9)::INT t95,
               count(group_id) FILTER (WHERE threshold < 0.9)::INT grouped80, count(group_id) FILTER (WHERE threshold > 0.9)::INT grouped95
-       FROM read_parquet(${list(out, m, TABLE.dedup)})`,
+       FROM read_parquet(${parquetList(out, m, TABLE.dedup)})`,
     );
     expect(rows).toMatchObject({ n: 2 * n, ids: n, t80: n, t95: n });
     // The looser threshold groups at least as many functions; the copies guarantee some groups.
@@ -100,8 +74,8 @@ describe('prebuild dedup stage', () => {
 
     // Functions with identical content share a group at both thresholds (and are in one).
     const [same] = await query<{ pairs: number; split: number }>(
-      `WITH f AS (SELECT id, content_hash FROM read_parquet(${list(out, m, TABLE.functions)})),
-            d AS (SELECT * FROM read_parquet(${list(out, m, TABLE.dedup)})),
+      `WITH f AS (SELECT id, content_hash FROM read_parquet(${parquetList(out, m, TABLE.functions)})),
+            d AS (SELECT * FROM read_parquet(${parquetList(out, m, TABLE.dedup)})),
             j AS (SELECT f.content_hash, d.threshold, d.group_id FROM f JOIN d USING (id)
                   WHERE f.content_hash IN (SELECT content_hash FROM f GROUP BY 1 HAVING count(*) > 1))
        SELECT count(*)::INT pairs,
@@ -115,7 +89,7 @@ describe('prebuild dedup stage', () => {
     // Band hashes: `bands` rows for every function with features, sorted by (id, band).
     const [bands] = await query<{ ids: number; per: number; bad: number }>(
       `SELECT count(*)::INT ids, max(c)::INT per, count(*) FILTER (WHERE c <> ${PRESET_GEMINI_FUNC.bands} OR bands <> c)::INT bad
-       FROM (SELECT id, count(*) c, count(DISTINCT band) bands FROM read_parquet(${list(out, m, TABLE.dedupBands)}) GROUP BY id)`,
+       FROM (SELECT id, count(*) c, count(DISTINCT band) bands FROM read_parquet(${parquetList(out, m, TABLE.dedupBands)}) GROUP BY id)`,
     );
     expect(bands.ids).toBeGreaterThan(n * 0.95);
     expect(bands.per).toBe(PRESET_GEMINI_FUNC.bands);

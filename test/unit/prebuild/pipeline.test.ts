@@ -1,59 +1,19 @@
 // The prebuild CLI as scripts use it: real sources (stdlib folders copied as repositories), real
 // extraction, real DuckDB Parquet. Includes killing the process mid-stage and resuming.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { validateManifest, type Manifest } from '../../../src/core/data/manifest.ts';
 import { FUNCTIONS_COLUMNS, REPOS_COLUMNS } from '../../../src/core/data/schema.ts';
 import { sha256File } from '../../../prebuild/fsutil.ts';
+import { cli, parquetList, query, readManifest, runCli, STDLIB } from './cli-helpers.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const STDLIB = spawnSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).stdout.trim();
 // Small, fast embedding settings: these tests are about the pipeline, not embedding quality.
 const FAST = ['--embed-dim', '16', '--vocab', '3000', '--svd-sample', '800', '--workers', '2'];
 const REPOS = ['json', 'email', 'logging', 'concurrent', 'http', 'wsgiref', 'xmlrpc', 'urllib'];
 
 let work: string;
 let corpus: string;
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'prebuild/cli.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = cli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
-}
-
-async function readManifest(dir: string): Promise<Manifest> {
-  return validateManifest(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
-}
-
-async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
-}
-
-const parquetList = (dir: string, m: Manifest, table: string): string =>
-  `[${m.tables[table].map((f) => `'${join(dir, f.path)}'`).join(', ')}]`;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'atlas-pipeline-'));
