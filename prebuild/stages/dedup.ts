@@ -12,19 +12,17 @@ import { join } from 'node:path';
 import type { ManifestFile } from '../../src/core/data/manifest.ts';
 import { TABLE } from '../../src/core/data/schema.ts';
 import type { FeatureBag } from '../../src/core/dedup/features.ts';
-import { runDedup, type DedupStats } from '../../src/core/dedup/index.ts';
+import { exactRepresentatives, runDedup, weighDistinct, type DedupStats } from '../../src/core/dedup/index.ts';
 import { bandHashes } from '../../src/core/dedup/lsh.ts';
 import { weightedMinHash } from '../../src/core/dedup/minhash.ts';
 import {
   DEDUP_SETTINGS_VERSION,
-  kindWeights,
   N_KINDS,
   PRESET_80,
   PRESET_95,
   PRESET_GEMINI_FUNC,
   type DedupSettings,
 } from '../../src/core/dedup/settings.ts';
-import { weighBags } from '../../src/core/dedup/tfidf.ts';
 import { functionBodies, openDb } from '../duckdb.ts';
 import { sha256Text } from '../fsutil.ts';
 import { sameExtentAs, writeParquet } from '../parquet.ts';
@@ -160,19 +158,6 @@ function summary(s: DedupStats): Record<string, unknown> {
   };
 }
 
-/** Index of the first bag with the same normalised-body hash, for every bag (runDedup's exact-duplicate representative). */
-function representatives(bags: FeatureBag[]): Uint32Array {
-  const firstOf = new Map<number, number>();
-  const rep = new Uint32Array(bags.length);
-  for (let i = 0; i < bags.length; i++) {
-    const key = bags[i].normHash[0] * 4294967296 + bags[i].normHash[1];
-    const f = firstOf.get(key);
-    if (f === undefined) firstOf.set(key, i);
-    rep[i] = f ?? i;
-  }
-  return rep;
-}
-
 /** True when two presets give identical signatures (weighting and hashing alike; LSH and graph may differ). */
 function sameSignatures(a: DedupSettings, b: DedupSettings): boolean {
   return a.version === b.version && a.samples === b.samples && a.seed === b.seed && a.minDf === b.minDf && JSON.stringify(a.weights) === JSON.stringify(b.weights);
@@ -186,22 +171,8 @@ function sameSignatures(a: DedupSettings, b: DedupSettings): boolean {
 function corpusBands(bags: FeatureBag[], settings: DedupSettings, reuse: Uint32Array | null): { bands: Uint32Array; has: Uint8Array } {
   const n = bags.length;
   const S = settings.samples;
-  const rep = representatives(bags);
-  let sig = reuse;
-  if (!sig) {
-    const distinct: FeatureBag[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (rep[i] === i) {
-        distinct.push(bags[i]);
-        at.push(i);
-      }
-    }
-    const sets = weighBags(distinct, kindWeights(settings), settings.minDf);
-    const dsig = weightedMinHash(sets, S, settings.seed);
-    sig = new Uint32Array(n * S);
-    for (let j = 0; j < at.length; j++) if (sets[j].hashes.length > 0) sig.set(dsig.subarray(j * S, j * S + S), at[j] * S);
-  }
+  const rep = exactRepresentatives(bags);
+  const sig = reuse ?? weightedMinHash(weighDistinct(bags, settings, rep), S, settings.seed);
   const all = bandHashes(sig, n, S, settings.bands, settings.rows);
   const B = settings.bands;
   const bands = new Uint32Array(n * B);

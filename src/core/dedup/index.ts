@@ -83,56 +83,69 @@ function denseByFirst(keys: Float64Array): Int32Array {
 }
 
 /** Runs near-duplicate detection over `bags` with `settings`. */
-export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): DedupResult {
-  const n = bags.length;
-  const S = settings.samples;
-  const t0 = now();
-
-  // 1. Exact duplicates.
+/** Index of the first bag with the same normalised-body hash, for every bag (itself when it is the first). */
+export function exactRepresentatives(bags: readonly FeatureBag[]): Uint32Array {
   const firstOf = new Map<number, number>();
-  const rep = new Uint32Array(n);
-  const pa: number[] = [];
-  const pb: number[] = [];
-  const ps: number[] = [];
-  const pe: number[] = [];
-  let exactDuplicates = 0;
-  for (let i = 0; i < n; i++) {
+  const rep = new Uint32Array(bags.length);
+  for (let i = 0; i < bags.length; i++) {
     const key = bags[i].normHash[0] * 4294967296 + bags[i].normHash[1];
     const f = firstOf.get(key);
-    if (f === undefined) {
-      firstOf.set(key, i);
-      rep[i] = i;
-    } else {
-      rep[i] = f;
-      exactDuplicates++;
-      pa.push(f);
-      pb.push(i);
-      ps.push(1);
-      pe.push(1);
-    }
+    if (f === undefined) firstOf.set(key, i);
+    rep[i] = f ?? i;
   }
-  const exactGroupFirst = new Set<number>();
-  for (let i = 0; i < pa.length; i++) exactGroupFirst.add(pa[i]);
+  return rep;
+}
 
-  // 2. Weights: document frequencies over distinct bodies only, so copies do not lower the IDF.
+/**
+ * Weighted sets for every bag with document frequencies counted over distinct bodies only (so copies
+ * do not lower the IDF); a copy (rep[i] !== i) gets an empty set, which signs to all EMPTY_SAMPLE.
+ */
+export function weighDistinct(bags: readonly FeatureBag[], settings: DedupSettings, rep: Uint32Array): WeightedSet[] {
   const distinct: FeatureBag[] = [];
   const distinctIndex: number[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < bags.length; i++) {
     if (rep[i] === i) {
       distinct.push(bags[i]);
       distinctIndex.push(i);
     }
   }
   const weighted = weighBags(distinct, kindWeights(settings), settings.minDf);
-  const sets: WeightedSet[] = new Array<WeightedSet>(n);
   const empty: WeightedSet = { hashes: new Uint32Array(0), weights: new Float32Array(0) };
-  for (let i = 0; i < n; i++) sets[i] = empty;
+  const sets = new Array<WeightedSet>(bags.length).fill(empty);
+  for (let j = 0; j < distinct.length; j++) sets[distinctIndex[j]] = weighted[j];
+  return sets;
+}
+
+export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): DedupResult {
+  const n = bags.length;
+  const S = settings.samples;
+  const t0 = now();
+
+  // 1. Exact duplicates.
+  const rep = exactRepresentatives(bags);
+  const pa: number[] = [];
+  const pb: number[] = [];
+  const ps: number[] = [];
+  const pe: number[] = [];
+  let exactDuplicates = 0;
+  for (let i = 0; i < n; i++) {
+    if (rep[i] === i) continue;
+    exactDuplicates++;
+    pa.push(rep[i]);
+    pb.push(i);
+    ps.push(1);
+    pe.push(1);
+  }
+  const exactGroupFirst = new Set<number>();
+  for (let i = 0; i < pa.length; i++) exactGroupFirst.add(pa[i]);
+
+  // 2. Weights: document frequencies over distinct bodies only, so copies do not lower the IDF.
+  const sets = weighDistinct(bags, settings, rep);
   const include = new Uint8Array(n);
   let emptyItems = 0;
-  for (let j = 0; j < distinct.length; j++) {
-    const i = distinctIndex[j];
-    sets[i] = weighted[j];
-    if (weighted[j].hashes.length > 0) include[i] = 1;
+  for (let i = 0; i < n; i++) {
+    if (rep[i] !== i) continue;
+    if (sets[i].hashes.length > 0) include[i] = 1;
     else emptyItems++;
   }
   const t1 = now();
