@@ -67,6 +67,16 @@ describe.skipIf(py === null)(`parity with CPython ${py?.version ?? ''} ast over 
 
   const sorted = <T>(xs: T[], line: (x: T) => number): T[] => [...xs].sort((a, b) => line(a) - line(b));
 
+  /** Files both sides parsed with the same count, their functions paired in line order (CPython's, ours). */
+  function* pairedFiles(): Generator<{ rel: string; a: RefFunction[]; b: ExtractedFunction[] }> {
+    for (const rel of files) {
+      const r = ref[rel];
+      const o = ours.get(rel);
+      if (!o || !('functions' in r) || o.error || o.decodeError || o.functions.length !== r.functions.length) continue;
+      yield { rel, a: sorted(r.functions, (f) => f.start), b: sorted(o.functions, (f) => f.start_line) };
+    }
+  }
+
   it('lists the same files as CPython and extracts them quickly', () => {
     expect(files.length).toBeGreaterThan(500);
     expect(Object.keys(ref).sort()).toEqual(files);
@@ -118,12 +128,7 @@ describe.skipIf(py === null)(`parity with CPython ${py?.version ?? ''} ast over 
 
   it('agrees with ast on qualname, lines, kind, async and args of every function', () => {
     const diffs: string[] = [];
-    for (const rel of files) {
-      const r = ref[rel];
-      const o = ours.get(rel);
-      if (!o || !('functions' in r) || o.error || o.decodeError || o.functions.length !== r.functions.length) continue;
-      const a = sorted(r.functions, (f) => f.start);
-      const b = sorted(o.functions, (f) => f.start_line);
+    for (const { rel, a, b } of pairedFiles()) {
       for (let i = 0; i < a.length; i++) {
         const x = a[i];
         const y = b[i];
@@ -139,12 +144,7 @@ describe.skipIf(py === null)(`parity with CPython ${py?.version ?? ''} ast over 
   it('agrees with ast.get_docstring on every docstring (\\N{NAME} escapes aside)', () => {
     const diffs: string[] = [];
     let documented = 0;
-    for (const rel of files) {
-      const r = ref[rel];
-      const o = ours.get(rel);
-      if (!o || !('functions' in r) || o.error || o.decodeError || o.functions.length !== r.functions.length) continue;
-      const a = sorted(r.functions, (f: RefFunction) => f.start);
-      const b = sorted(o.functions, (f) => f.start_line);
+    for (const { rel, a, b } of pairedFiles()) {
       for (let i = 0; i < a.length; i++) {
         if (a[i].doc !== null) documented++;
         if (b[i].docstring === a[i].doc) continue;
@@ -159,12 +159,7 @@ describe.skipIf(py === null)(`parity with CPython ${py?.version ?? ''} ast over 
   it('agrees with ast.get_source_segment on annotations and defaults (every 25th file)', () => {
     const diffs: string[] = [];
     let checked = 0;
-    for (const rel of files) {
-      const r = ref[rel];
-      const o = ours.get(rel);
-      if (!o || !('functions' in r) || o.error || o.decodeError || o.functions.length !== r.functions.length) continue;
-      const a = sorted(r.functions, (f) => f.start);
-      const b = sorted(o.functions, (f) => f.start_line);
+    for (const { rel, a, b } of pairedFiles()) {
       for (let i = 0; i < a.length; i++) {
         if (!a[i].types || !a[i].defaults) continue;
         checked++;
