@@ -115,7 +115,7 @@ let initPromise: Promise<void> | null = null;
 function initRuntime(runtimeWasmUrl?: string): Promise<void> {
   if (!initPromise) {
     initPromise = runtimeWasmUrl
-      ? Parser.init({ locateFile: (path: string, prefix: string) => (path.endsWith('.wasm') ? runtimeWasmUrl : prefix + path) })
+      ? Parser.init({ locateFile: (path: string, prefix = '') => (path.endsWith('.wasm') ? runtimeWasmUrl : prefix + path) })
       : Parser.init();
   }
   return initPromise;

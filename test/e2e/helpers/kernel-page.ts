@@ -55,7 +55,7 @@ export async function openKernelPage(entry: string): Promise<KernelPage> {
     return {
       page,
       errors,
-      evaluate: <R, A>(fn: (arg: A) => R | Promise<R>, arg: A) => page.evaluate(fn as (arg: A) => Promise<R>, arg) as Promise<R>,
+      evaluate: <R, A>(fn: (arg: A) => R | Promise<R>, arg: A) => (page.evaluate as (f: unknown, a: unknown) => Promise<R>)(fn, arg),
       async close() {
         await b.close();
         await new Promise<void>((ok) => server.close(() => ok()));
