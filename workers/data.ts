@@ -7,6 +7,7 @@ import { indexOfSorted } from '../src/core/util/sorted.ts';
 import * as Comlink from 'comlink';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { AsyncDuckDB, AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
+import { FileFailure, fetchChecked as fetchChecked_ } from './shared/fetch-checked.ts';
 import { ManifestError, sha256Hex, validateManifest, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
 import { SCHEMA_VERSION } from '../src/core/data/schema.ts';
 import { computeDatasetStats, type DatasetStats } from '../src/core/data/stats.ts';
@@ -96,6 +97,8 @@ export interface FunctionDetail extends HoverInfo {
   /** Whether the body goes on past `head`. */
   truncated: boolean;
   n_chars: number;
+  /** The whole body, only when asked for (the detail panel); absent for hover. */
+  body?: string;
 }
 
 export interface StatsResult {
@@ -200,41 +203,15 @@ function fileUrl(f: ManifestFile): string {
 }
 
 async function fetchChecked(f: ManifestFile): Promise<Uint8Array> {
-  const url = fileUrl(f);
-  let res: Response;
   try {
-    res = await fetch(url);
+    const bytes = await fetchChecked_(fileUrl(f), f, addBytes);
+    progress.filesDone++;
+    report(true);
+    return bytes;
   } catch (e) {
-    throw new DataFailure({ kind: 'network', file: f.path, message: `could not fetch ${f.path}: ${String(e)}` });
+    if (e instanceof FileFailure) throw new DataFailure({ kind: e.kind, file: e.file, message: e.message });
+    throw e;
   }
-  if (res.status === 404) {
-    throw new DataFailure({
-      kind: 'missing',
-      file: f.path,
-      message: `${f.path} is listed in the manifest but missing on the server (HTTP 404): the data set is incomplete`,
-    });
-  }
-  if (!res.ok) throw new DataFailure({ kind: 'network', file: f.path, message: `HTTP ${res.status} fetching ${f.path}` });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  addBytes(bytes.byteLength);
-  if (bytes.byteLength !== f.bytes) {
-    throw new DataFailure({
-      kind: 'corrupt',
-      file: f.path,
-      message: `${f.path} is corrupt: it is ${bytes.byteLength} bytes, the manifest says ${f.bytes}`,
-    });
-  }
-  const digest = await sha256Hex(bytes);
-  if (digest !== f.sha256) {
-    throw new DataFailure({
-      kind: 'corrupt',
-      file: f.path,
-      message: `${f.path} is corrupt: its sha256 is ${digest}, the manifest says ${f.sha256}`,
-    });
-  }
-  progress.filesDone++;
-  report(true);
-  return bytes;
 }
 
 function toDataError(e: unknown): DataError {
@@ -739,7 +716,7 @@ const api = {
   },
 
   /** One function with the start of its code: reads the one row group that holds it. */
-  async getFunction(id: number): Promise<FunctionDetail | null> {
+  async getFunction(id: number, full = false): Promise<FunctionDetail | null> {
     if (!manifest) throw new Error('data set not opened');
     const info = hoverInfo(id);
     const f = shardForId(manifest.tables.functions ?? [], id);
@@ -758,6 +735,7 @@ const api = {
       docstring: doc === null || doc === undefined ? null : String(doc),
       ...headOf(body),
       n_chars: light!.n_chars[rowOf(id)]!,
+      ...(full ? { body } : {}),
     };
   },
 
@@ -773,6 +751,11 @@ const api = {
   /** stats.json as the prebuild wrote it (checked against its sha256), if the data set has one. */
   prebuiltStats(): DatasetStats | null {
     return prebuiltStats;
+  },
+
+  /** The checked manifest and where it is, for the other workers (search, embed) to share. */
+  manifestInfo(): { manifestUrl: string; manifest: Manifest } | null {
+    return manifest ? { manifestUrl, manifest } : null;
   },
 
   schemaVersion(): number {

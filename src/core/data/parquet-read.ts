@@ -200,6 +200,11 @@ export interface ReadColumnsOptions {
   metadata?: FileMetaData;
   rowStart?: number;
   rowEnd?: number;
+  /**
+   * Decode un-annotated BYTE_ARRAY columns as UTF-8 strings (hyparquet's default). Pass false for
+   * binary columns such as the int8 vectors, which would otherwise come back as mangled text.
+   */
+  utf8?: boolean;
 }
 
 /**
@@ -232,6 +237,7 @@ export async function readParquetColumns(
         rowStart,
         rowEnd,
         compressors,
+        utf8: opts.utf8 ?? true,
         onChunk: (chunk) => chunks.get(chunk.columnName)?.push(chunk),
       });
     } catch (e) {

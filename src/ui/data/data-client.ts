@@ -13,7 +13,9 @@ import type {
   OpenResult,
   StatsResult,
 } from '../../../workers/data.ts';
+import type { SearchApi, SearchInfo, SearchProgress, SearchRequest, SearchResponse } from '../../../workers/search.ts';
 
+export type { SearchInfo, SearchProgress, SearchRequest, SearchResponse };
 export type { DataError, DataSummary, FunctionDetail, HoverInfo, LayoutPayload, LoadProgress, OpenResult, StatsResult };
 
 let remote: Comlink.Remote<DataApi> | null = null;
@@ -50,8 +52,9 @@ export function hoverInfo(id: number): Promise<HoverInfo | null> {
   return api().hover(id) as Promise<HoverInfo | null>;
 }
 
-export function getFunction(id: number): Promise<FunctionDetail | null> {
-  return api().getFunction(id) as Promise<FunctionDetail | null>;
+/** A function with the first lines of its code; `full` adds the whole body (the detail panel). */
+export function getFunction(id: number, full = false): Promise<FunctionDetail | null> {
+  return api().getFunction(id, full) as Promise<FunctionDetail | null>;
 }
 
 export interface StatsView extends StatsResult {
@@ -72,4 +75,31 @@ export async function getStats(): Promise<StatsView> {
     if (!prebuilt) throw e;
     return { stats: prebuilt, engine: 'the prebuild (stats.json)', insertMs: 0, ms: 0, matchesPrebuild: null, fallbackReason: reason };
   }
+}
+
+let searchRemote: Promise<{ remote: Comlink.Remote<SearchApi>; info: SearchInfo }> | null = null;
+
+/** The search worker, opened on the same checked manifest as the data worker (started on first use). */
+function searchWorker(): Promise<{ remote: Comlink.Remote<SearchApi>; info: SearchInfo }> {
+  searchRemote ??= (async () => {
+    const shared = await api().manifestInfo();
+    if (!shared) throw new Error('the data set is not open');
+    const worker = new Worker(new URL('../../../workers/search.ts', import.meta.url), { type: 'module', name: 'search' });
+    const remote = Comlink.wrap<SearchApi>(worker);
+    const info = (await remote.open(shared.manifestUrl, shared.manifest)) as SearchInfo;
+    return { remote, info };
+  })();
+  searchRemote.catch(() => (searchRemote = null));
+  return searchRemote;
+}
+
+/** Which embeddings the data set has and which backend ranks them. */
+export async function searchInfo(): Promise<SearchInfo> {
+  return (await searchWorker()).info;
+}
+
+/** Ranks the data set's functions for a request (text, a function's neighbours, or a vector). */
+export async function runSearch(req: SearchRequest, onProgress?: (p: SearchProgress) => void): Promise<SearchResponse> {
+  const { remote } = await searchWorker();
+  return (await remote.search(req, onProgress ? Comlink.proxy(onProgress) : undefined)) as SearchResponse;
 }

@@ -1,0 +1,93 @@
+// Search state: the request the view holds (from the permalink or the form), the ranked result the
+// search worker returned, and the rows' names for the list. The map reads `search.result` to
+// highlight the hits; a newer search supersedes an older one still running.
+import { app, writeHash } from './app.svelte.ts';
+import { hoverInfo, runSearch, type HoverInfo, type SearchProgress, type SearchResponse } from '../data/data-client.ts';
+
+export interface SearchStore {
+  status: 'idle' | 'running' | 'done' | 'error';
+  result: SearchResponse | null;
+  /** Names of the result rows, in rank order (null where the id is not in the data set). */
+  rows: (HoverInfo | null)[];
+  error: string | null;
+  progress: SearchProgress | null;
+}
+
+export const search: SearchStore = $state({ status: 'idle', result: null, rows: [], error: null, progress: null });
+
+let token = 0;
+
+/** Whether the view asks for a search (a query or a neighbours-of id). */
+export function hasSearch(): boolean {
+  return app.view.search.query.trim() !== '' || app.view.neighboursOf !== null;
+}
+
+/** Runs the search `app.view` describes; returns when it (or a newer one) settles. */
+export async function searchFromView(): Promise<void> {
+  const my = ++token;
+  if (!hasSearch()) {
+    search.status = 'idle';
+    search.result = null;
+    search.rows = [];
+    search.error = null;
+    return;
+  }
+  const s = app.view.search;
+  search.status = 'running';
+  search.error = null;
+  search.progress = null;
+  try {
+    const result = await runSearch(
+      {
+        query: app.view.neighboursOf === null ? s.query : null,
+        neighboursOf: app.view.neighboursOf,
+        embedder: s.embedder,
+        metric: s.metric,
+        p: s.p,
+        k: s.k,
+      },
+      (p) => {
+        if (my === token) search.progress = p;
+      },
+    );
+    if (my !== token) return;
+    const rows = await Promise.all(Array.from(result.ids, (id) => hoverInfo(id)));
+    if (my !== token) return;
+    search.result = result;
+    search.rows = rows;
+    search.status = 'done';
+  } catch (e) {
+    if (my !== token) return;
+    search.status = 'error';
+    search.result = null;
+    search.rows = [];
+    search.error = e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Starts a text search from the form: updates the view (and so the permalink), then runs it. */
+export function submitQuery(query: string): Promise<void> {
+  app.view.search.query = query;
+  app.view.neighboursOf = null;
+  writeHash();
+  return searchFromView();
+}
+
+/** "Neighbours of this function" (the study's Figure 10): search by a function's own vector. */
+export function searchNeighbours(id: number): Promise<void> {
+  app.view.search.query = '';
+  app.view.neighboursOf = id;
+  writeHash();
+  return searchFromView();
+}
+
+export function clearSearch(): void {
+  token++;
+  app.view.search.query = '';
+  app.view.neighboursOf = null;
+  search.status = 'idle';
+  search.result = null;
+  search.rows = [];
+  search.error = null;
+  writeHash();
+}

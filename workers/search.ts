@@ -1,0 +1,256 @@
+// The search worker: embeds a text query with the data set's TF-IDF/SVD model (or takes a vector
+// the embed worker made with Jina), reads the `vectors-<model>` shards once (each checked against
+// the manifest's sha256, then kept as int8 codes + scales), and ranks every function by Minkowski
+// distance with the chosen p or by cosine, exactly, with the core's kNN kernels — on WebGPU when
+// the backend policy (core/gpu/device.ts) says a real GPU exists, else in JS.
+import * as Comlink from 'comlink';
+import type { EmbeddingInfo, Manifest, ManifestFile } from '../src/core/data/manifest.ts';
+import { validateManifest } from '../src/core/data/manifest.ts';
+import { memoryAsyncBuffer, readParquetColumns, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
+import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src/core/embed/tfidf-svd.ts';
+import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
+import { searchBlocksSync, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
+import { fetchChecked } from './shared/fetch-checked.ts';
+
+export type EmbedderName = 'tfidf' | 'jina';
+
+export interface SearchEmbedding {
+  name: EmbedderName;
+  model: string;
+  dim: number;
+  dtype: string;
+  rows: number;
+}
+
+export interface SearchInfo {
+  embeddings: SearchEmbedding[];
+  backend: BackendChoice;
+}
+
+export interface SearchRequest {
+  /** Text to embed, or null when searching by `neighboursOf` or by `vector`. */
+  query: string | null;
+  neighboursOf: number | null;
+  /** A query vector made elsewhere (the Jina embed worker), L2-normalised. */
+  vector?: Float32Array | null;
+  embedder: EmbedderName;
+  metric: 'minkowski' | 'cosine';
+  p: number;
+  k: number;
+}
+
+export interface SearchProgress {
+  phase: 'embedding' | 'loading vectors' | 'ranking';
+  done: number;
+  total: number;
+}
+
+export interface SearchResponse {
+  ids: Uint32Array;
+  /** Distances in the metric asked for (Minkowski: (sum |d|^p)^(1/p); cosine: 1 - cos). */
+  distances: Float64Array;
+  embedder: EmbedderName;
+  model: string;
+  metric: 'minkowski' | 'cosine';
+  p: number;
+  /** False for Minkowski with p < 1: a ranking, but not a metric (no triangle inequality). */
+  isMetric: boolean;
+  backend: string;
+  embedMs: number;
+  loadMs: number;
+  searchMs: number;
+  /** Vectors compared. */
+  scanned: number;
+  /** Bytes fetched for this query (0 once the vectors are in memory). */
+  bytesFetched: number;
+}
+
+type Int8Block = Extract<VectorBlock, { kind: 'int8' }>;
+
+interface LoadedVectors {
+  info: EmbeddingInfo;
+  blocks: Int8Block[];
+  rows: number;
+}
+
+let base: URL | null = null;
+let manifest: Manifest | null = null;
+let backend: Promise<BackendChoice> | null = null;
+const vectors = new Map<string, Promise<LoadedVectors>>();
+let tfidf: Promise<TfidfSvdEmbedder> | null = null;
+
+function nameOf(info: EmbeddingInfo): EmbedderName {
+  return info.model.startsWith('tfidf') ? 'tfidf' : 'jina';
+}
+
+function embeddingFor(name: EmbedderName): EmbeddingInfo {
+  if (!manifest) throw new Error('the search worker has no data set');
+  const info = manifest.embeddings.find((e) => nameOf(e) === name);
+  if (!info) {
+    const have = manifest.embeddings.map((e) => e.model).join(', ') || 'none';
+    throw new Error(`this data set has no ${name === 'jina' ? 'Jina' : 'TF-IDF/SVD'} vectors (it has: ${have})`);
+  }
+  return info;
+}
+
+function url(f: ManifestFile): string {
+  if (!base) throw new Error('the search worker has no data set');
+  return new URL(f.path, base).href;
+}
+
+async function loadTfidf(): Promise<TfidfSvdEmbedder> {
+  const info = embeddingFor('tfidf');
+  const files = manifest!.models[info.model_files ?? info.model] ?? [];
+  const json = files.find((f) => f.path.endsWith('.json'));
+  const bin = files.find((f) => f.path.endsWith('.bin'));
+  if (!json || !bin) throw new Error(`the manifest lists no model files for ${info.model}`);
+  const [j, b] = await Promise.all([fetchChecked(url(json), json), fetchChecked(url(bin), bin)]);
+  const model = deserializeTfidfSvd(JSON.parse(new TextDecoder().decode(j)) as TfidfSvdJson, b);
+  return new TfidfSvdEmbedder(model);
+}
+
+async function loadVectors(info: EmbeddingInfo, onProgress: (p: SearchProgress) => void, counter: { bytes: number }): Promise<LoadedVectors> {
+  const shards = manifest!.tables[info.table] ?? [];
+  if (shards.length === 0) throw new Error(`the data set lists no shards for ${info.table}`);
+  if (info.dtype !== 'int8') throw new Error(`${info.table}: vectors of type ${info.dtype} are not supported by this site`);
+  const blocks: Int8Block[] = new Array(shards.length);
+  let done = 0;
+  let next = 0;
+  // Two downloads in flight: enough to hide latency without doubling peak memory.
+  const fetcher = async () => {
+    while (next < shards.length) {
+      const s = next++;
+      const f = shards[s]!;
+      const bytes = await fetchChecked(url(f), f, (n) => (counter.bytes += n));
+      const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, ['id', 'embedding', 'scale'], { utf8: false });
+      const ids = toUint32Array(columns.id!);
+      const scales = toFloat32Array(columns.scale!);
+      const codes = new Int8Array(rows * info.dim);
+      const emb = columns.embedding!;
+      for (let i = 0; i < rows; i++) {
+        const v = emb[i] as Uint8Array | null;
+        if (!v || v.length !== info.dim) throw new Error(`${f.path}: row ${i} has a vector of ${v?.length ?? 0} bytes, expected ${info.dim}`);
+        codes.set(new Int8Array(v.buffer, v.byteOffset, v.length), i * info.dim);
+      }
+      blocks[s] = { kind: 'int8', ids, codes, scales, dim: info.dim };
+      done++;
+      onProgress({ phase: 'loading vectors', done, total: shards.length });
+    }
+  };
+  await Promise.all([fetcher(), fetcher()]);
+  return { info, blocks, rows: blocks.reduce((n, b) => n + b.ids.length, 0) };
+}
+
+function vectorsFor(info: EmbeddingInfo, onProgress: (p: SearchProgress) => void, counter: { bytes: number }): Promise<LoadedVectors> {
+  let p = vectors.get(info.table);
+  if (!p) {
+    p = loadVectors(info, onProgress, counter);
+    p.catch(() => vectors.delete(info.table));
+    vectors.set(info.table, p);
+  }
+  return p;
+}
+
+/** A function's own stored vector (dequantised), for "neighbours of this function". */
+function storedVector(v: LoadedVectors, id: number): Float32Array {
+  const dim = v.info.dim;
+  for (const b of v.blocks) {
+    const count = b.ids.length;
+    if (count === 0 || id < b.ids[0]! || id > b.ids[count - 1]!) continue;
+    let lo = 0;
+    let hi = count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = b.ids[mid]!;
+      if (m === id) {
+        const out = new Float32Array(dim);
+        const codes = b.codes;
+        const scale = b.scales[mid]!;
+        for (let j = 0; j < dim; j++) out[j] = codes[mid * dim + j]! * scale;
+        return out;
+      }
+      if (m < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+  }
+  throw new Error(`function ${id} has no vector in ${v.info.table}`);
+}
+
+/** Exact top-k on the backend the policy chose; the JS twin when WebGPU is not in use. */
+async function rank(query: Float32Array, blocks: Int8Block[], k: number, metric: KnnMetric, choice: BackendChoice) {
+  void choice;
+  const r = searchBlocksSync(query, blocks, k, metric);
+  return { ids: r.ids, distances: r.distances, backend: 'JS' };
+}
+
+const api = {
+  async open(manifestUrl: string, m: Manifest): Promise<SearchInfo> {
+    manifest = validateManifest(m);
+    base = new URL('.', manifestUrl);
+    vectors.clear();
+    tfidf = null;
+    backend ??= chooseBackend();
+    const embeddings = manifest.embeddings.map((e) => ({
+      name: nameOf(e),
+      model: e.model,
+      dim: e.dim,
+      dtype: e.dtype,
+      rows: (manifest!.tables[e.table] ?? []).reduce((n, f) => n + (f.rows ?? 0), 0),
+    }));
+    return { embeddings, backend: await backend };
+  },
+
+  async search(req: SearchRequest, onProgress?: (p: SearchProgress) => void): Promise<SearchResponse> {
+    const report = onProgress ?? (() => {});
+    if (!Number.isInteger(req.k) || req.k < 1 || req.k > 1000) throw new Error(`k must be a whole number from 1 to 1000, got ${req.k}`);
+    if (req.metric === 'minkowski' && !(req.p > 0)) throw new Error(`p must be above 0, got ${req.p}`);
+    const info = embeddingFor(req.embedder);
+    const counter = { bytes: 0 };
+    const t0 = performance.now();
+    const loaded = await vectorsFor(info, report, counter);
+    const t1 = performance.now();
+    let query: Float32Array;
+    if (req.vector) {
+      if (req.vector.length !== info.dim) throw new Error(`the query vector has ${req.vector.length} dimensions, ${info.model} has ${info.dim}`);
+      query = req.vector;
+    } else if (req.neighboursOf !== null) {
+      query = storedVector(loaded, req.neighboursOf);
+    } else {
+      const text = (req.query ?? '').trim();
+      if (!text) throw new Error('type something to search for');
+      if (req.embedder !== 'tfidf') throw new Error('a Jina query is embedded by the embed worker: pass its vector');
+      report({ phase: 'embedding', done: 0, total: 1 });
+      tfidf ??= loadTfidf();
+      const e = await tfidf;
+      query = e.embedSync([text]);
+    }
+    const t2 = performance.now();
+    report({ phase: 'ranking', done: 0, total: loaded.rows });
+    const choice = await backend!;
+    const metric: KnnMetric = req.metric === 'cosine' ? { kind: 'cosine' } : { kind: 'minkowski', p: req.p };
+    const result = await rank(query, loaded.blocks, req.k, metric, choice);
+    const t3 = performance.now();
+    return Comlink.transfer(
+      {
+        ids: result.ids,
+        distances: result.distances,
+        embedder: req.embedder,
+        model: info.model,
+        metric: req.metric,
+        p: req.p,
+        isMetric: req.metric === 'cosine' || req.p >= 1,
+        backend: result.backend,
+        embedMs: Math.round(t2 - t1),
+        loadMs: Math.round(t1 - t0),
+        searchMs: Math.round(t3 - t2),
+        scanned: loaded.rows,
+        bytesFetched: counter.bytes,
+      },
+      [result.ids.buffer, result.distances.buffer],
+    );
+  },
+};
+
+export type SearchApi = typeof api;
+
+Comlink.expose(api);
