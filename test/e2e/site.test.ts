@@ -11,7 +11,7 @@ import type { DatasetStats } from '../../src/core/data/stats.ts';
 import { memoryAsyncBuffer, readRowById, shardForId } from '../../src/core/data/parquet-read.ts';
 import { launchBrowser, openPage, type Browser } from './helpers/browser.ts';
 import { HOSTILE, makeCorrupt, makeHostile, makeOtherSchema, prebuildDataSet, readManifest } from './helpers/data.ts';
-import { ROOT, buildSite, copyDataSet, startPreview, type Preview } from './helpers/site.ts';
+import { ROOT, buildSite, copyDataSet, run, startPreview, type Preview } from './helpers/site.ts';
 
 const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
 const timings: Record<string, number> = {};
@@ -236,6 +236,120 @@ describe('Code Atlas site', () => {
     expect(await page.locator('main img, main script').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.screenshot({ path: join(ARTIFACTS, 'hostile-tooltip.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a hostile function in the detail panel and its highlighted code as text only', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}?data=hostile/#/map?fn=${hostileId}`);
+    const detail = page.locator(`[data-testid="detail"][data-id="${hostileId}"]`);
+    await detail.locator('[data-testid="detail-code"]').waitFor({ timeout: 60_000 });
+    expect(await detail.locator('[data-testid="detail-name"]').textContent()).toBe(HOSTILE.qualname);
+    expect(await detail.locator('[data-testid="detail-code"]').textContent()).toBe(HOSTILE.body);
+    expect(await detail.locator('img, script, b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** The same search from the command line (`npm run search`), over the same data set, as the expectation. */
+async function cliSearch(args: string[]): Promise<{ id: number; distance: number }[]> {
+  const out = await run(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'prebuild/search-cli.ts', '--data', join(dist, 'data'), '--json', ...args], {
+    timeoutMs: 120_000,
+  });
+  const json = JSON.parse(out.slice(out.indexOf('{'))) as { results: { id: number; distance: number }[] };
+  return json.results;
+}
+
+async function resultIds(page: Page): Promise<number[]> {
+  await page.locator('[data-testid="search-status"][data-status="done"]').waitFor({ timeout: 120_000 });
+  return page.locator('[data-testid="search-results"] li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-id'))));
+}
+
+describe('semantic search', () => {
+  const QUERY = 'read a configuration file and return a dict';
+
+  it('ranks functions for a typed query as the command line does, highlights them, and keeps the search in the link', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map`);
+    await waitForMap(page);
+    await page.locator('[data-testid="search-input"]').fill(QUERY);
+    const t0 = Date.now();
+    await page.locator('[data-testid="search-submit"]').click();
+    const ids = await resultIds(page);
+    timings['first search'] = Date.now() - t0;
+    expect(ids).toHaveLength(100);
+    const expected = await cliSearch(['--query', QUERY, '--k', '100', '--p', '2']);
+    expect(ids).toEqual(expected.map((r) => r.id));
+    const shown = await page.locator('[data-testid="search-results"] li .dist').first().textContent();
+    expect(Number(shown)).toBeCloseTo(expected[0]!.distance, 3);
+    await expect.poll(() => page.locator('[data-testid="map"]').getAttribute('data-highlighted')).toBe('100');
+    expect(decodeURIComponent(page.url())).toContain(`q=${QUERY.replaceAll(' ', '+')}`);
+    await page.screenshot({ path: join(ARTIFACTS, 'search.png') });
+
+    // p and k are part of the result: change them, and the list and the link follow.
+    await page.locator('[data-testid="search-k"]').fill('25');
+    await page.locator('[data-testid="search-k"]').dispatchEvent('change');
+    await expect.poll(async () => (await resultIds(page)).length).toBe(25);
+    expect(page.url()).toContain('k=25');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('reproduces the same result list from a permalink in a fresh page, for p = 1, 3, inf and cosine', async () => {
+    for (const [params, cli] of [
+      ['p=1', ['--p', '1']],
+      ['p=3', ['--p', '3']],
+      ['p=inf', ['--p', 'inf']],
+      ['metric=cosine', ['--metric', 'cosine']],
+    ] as const) {
+      const { page, errors } = await openPage(browser.context);
+      await page.goto(`${preview.url}#/map?q=${encodeURIComponent(QUERY)}&k=30&${params}`);
+      const ids = await resultIds(page);
+      const expected = await cliSearch(['--query', QUERY, '--k', '30', ...cli]);
+      expect(ids, params).toEqual(expected.map((r) => r.id));
+      // The same link in another fresh page gives the identical list.
+      const again = await openPage(browser.context);
+      await again.page.goto(page.url());
+      expect(await resultIds(again.page), `${params} again`).toEqual(ids);
+      expect([...errors, ...again.errors]).toEqual([]);
+      await again.page.close();
+      await page.close();
+    }
+  });
+
+  it('finds a function’s neighbours from its detail panel, itself first', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const target = manifest.tables.functions![0]!.id_min! + 7;
+    await page.goto(`${preview.url}#/map?fn=${target}`);
+    await page.locator('[data-testid="detail-code"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="detail-neighbours"]').click();
+    const ids = await resultIds(page);
+    expect(ids[0]).toBe(target);
+    expect(Number(await page.locator('[data-testid="search-results"] li .dist').first().textContent())).toBeLessThan(1e-3);
+    expect(page.url()).toContain(`nn=${target}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('refuses hostile permalink values with a clear message, runs nothing from them and falls back to safe defaults', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    await page.goto(`${preview.url}#/map?q=${encodeURIComponent(evil)}&p=javascript:alert(1)&k=-4&metric=%3Cscript%3E&cam=1,2,1e300&fn=abc`);
+    const warnings = page.locator('[data-testid="link-warnings"]');
+    await warnings.waitFor({ timeout: 60_000 });
+    const text = (await warnings.textContent()) ?? '';
+    for (const why of [/p is a number/, /k is a whole number/, /metric is minkowski or cosine/, /camera/, /not a function id/]) expect(text).toMatch(why);
+    // The query itself is only text to search for: it runs with the defaults (p = 2, k = 100).
+    const ids = await resultIds(page);
+    expect(ids).toHaveLength(100);
+    expect(await page.locator('[data-testid="search-p-value"]').textContent()).toBe('2');
+    expect(await page.locator('[data-testid="search-input"]').inputValue()).toBe(evil);
+    expect(await page.locator('main img, main script, [data-testid="link-warnings"] script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.screenshot({ path: join(ARTIFACTS, 'permalink-hostile.png') });
     expect(errors).toEqual([]);
     await page.close();
   });
