@@ -103,3 +103,43 @@ export async function runSearch(req: SearchRequest, onProgress?: (p: SearchProgr
   const { remote } = await searchWorker();
   return (await remote.search(req, onProgress ? Comlink.proxy(onProgress) : undefined)) as SearchResponse;
 }
+
+import type { EmbedApi, EmbedLoadResult, EmbedProgress } from '../../../workers/embed.ts';
+export type { EmbedLoadResult, EmbedProgress };
+
+let embedRemote: Comlink.Remote<EmbedApi> | null = null;
+let jinaLoad: Promise<EmbedLoadResult> | null = null;
+
+/**
+ * Loads the data set's Jina model in the embed worker (from the site's own models/ folder; the hub
+ * only when `allowRemote`). Resolves with what loaded, or why not, so the UI can fall back.
+ */
+export function loadJina(onProgress?: (p: EmbedProgress) => void, allowRemote = false): Promise<EmbedLoadResult> {
+  jinaLoad ??= (async () => {
+    const shared = await api().manifestInfo();
+    if (!shared) throw new Error('the data set is not open');
+    const info = shared.manifest.embeddings.find((e) => !e.model.startsWith('tfidf'));
+    if (!info) return { ok: false, message: 'this data set has no Jina vectors', reason: '' } satisfies EmbedLoadResult;
+    embedRemote ??= Comlink.wrap<EmbedApi>(new Worker(new URL('../../../workers/embed.ts', import.meta.url), { type: 'module', name: 'embed' }));
+    // Model files sit under models/<model_files>/ beside the manifest, in transformers.js' layout.
+    const modelBase = new URL('models/', shared.manifestUrl).href;
+    return (await embedRemote.load(
+      { modelId: info.model_files ?? info.model, modelBase, allowRemote },
+      onProgress ? Comlink.proxy(onProgress) : undefined,
+    )) as EmbedLoadResult;
+  })();
+  void jinaLoad.then(
+    (r) => {
+      if (!r.ok) jinaLoad = null;
+    },
+    () => (jinaLoad = null),
+  );
+  return jinaLoad;
+}
+
+/** Embeds a query with the loaded Jina model. */
+export async function embedQueryJina(text: string): Promise<Float32Array> {
+  const r = await loadJina();
+  if (!r.ok) throw new Error(r.message);
+  return (await embedRemote!.embedQuery(text)) as Float32Array;
+}

@@ -2,7 +2,7 @@
 // search worker returned, and the rows' names for the list. The map reads `search.result` to
 // highlight the hits; a newer search supersedes an older one still running.
 import { app, writeHash } from './app.svelte.ts';
-import { hoverInfo, runSearch, type HoverInfo, type SearchProgress, type SearchResponse } from '../data/data-client.ts';
+import { embedQueryJina, hoverInfo, loadJina, runSearch, type EmbedLoadResult, type HoverInfo, type SearchProgress, type SearchResponse } from '../data/data-client.ts';
 
 export interface SearchStore {
   status: 'idle' | 'running' | 'done' | 'error';
@@ -11,9 +11,11 @@ export interface SearchStore {
   rows: (HoverInfo | null)[];
   error: string | null;
   progress: SearchProgress | null;
+  /** The Jina model once loaded: id, device (wasm/webgpu), dtype and why that backend. */
+  model: EmbedLoadResult | null;
 }
 
-export const search: SearchStore = $state({ status: 'idle', result: null, rows: [], error: null, progress: null });
+export const search: SearchStore = $state({ status: 'idle', result: null, rows: [], error: null, progress: null, model: null });
 
 let token = 0;
 
@@ -37,9 +39,21 @@ export async function searchFromView(): Promise<void> {
   search.error = null;
   search.progress = null;
   try {
+    let vector: Float32Array | null = null;
+    if (s.embedder === 'jina' && app.view.neighboursOf === null) {
+      // The query is embedded by the Jina model in the embed worker; the search worker ranks.
+      const loaded = await loadJina((p) => {
+        if (my === token) search.progress = { phase: 'embedding', done: p.done, total: p.total };
+      });
+      if (!loaded.ok) throw new Error(`${loaded.message}. Switch the embedder to TF-IDF/SVD, which needs no download.`);
+      search.model = loaded;
+      vector = await embedQueryJina(s.query);
+      if (my !== token) return;
+    }
     const result = await runSearch(
       {
-        query: app.view.neighboursOf === null ? s.query : null,
+        vector,
+        query: app.view.neighboursOf === null && !vector ? s.query : null,
         neighboursOf: app.view.neighboursOf,
         embedder: s.embedder,
         metric: s.metric,
