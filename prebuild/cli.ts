@@ -31,11 +31,15 @@ Options:
   --vocab N                 TF-IDF vocabulary size, terms kept by document frequency (default ${DEFAULT_EMBED_OPTIONS.maxFeatures})
   --svd-sample N            documents the SVD is fitted on, sampled with a fixed seed (default ${DEFAULT_EMBED_OPTIONS.svdSample})
   --seed N                  seed for sampling and randomized SVD (default ${DEFAULT_EMBED_OPTIONS.seed})
+  --model-dir DIR           also embed with jinaai/jina-embeddings-v2-base-code from this local folder
+                            (transformers.js layout: config.json, tokenizer.json, onnx/model_quantized.onnx);
+                            it is copied to <out>/models/ for the site, and the map is laid out from it
+  --max-tokens N            Jina token budget per function; longer ones are truncated, and recorded (default 512)
   --force                   rerun every stage even when its inputs did not change
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
 
-Stages: sources -> extract -> tables -> stats -> dedup -> embed -> layout -> manifest. A stage whose inputs
+Stages: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> manifest. A stage whose inputs
 did not change is skipped; a killed run resumes where it stopped.`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -87,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       vocab: { type: 'string' },
       'svd-sample': { type: 'string' },
       seed: { type: 'string' },
+      'model-dir': { type: 'string' },
+      'max-tokens': { type: 'string' },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -98,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (values['max-tokens'] !== undefined && !values['model-dir']) throw new Error('--max-tokens applies to the Jina embedding: give --model-dir too');
   const outDir = values.out ?? 'public/data';
   const result = await runPrebuild({
     sources: values.source && values.source.length > 0 ? values.source : ['python-stdlib'],
@@ -112,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
       svdSample: positiveInt('svd-sample', values['svd-sample'], DEFAULT_EMBED_OPTIONS.svdSample),
       seed: positiveInt('seed', values.seed, DEFAULT_EMBED_OPTIONS.seed),
     },
+    jina: values['model-dir'] ? { modelDir: values['model-dir'], maxTokens: positiveInt('max-tokens', values['max-tokens'], 512) } : null,
     force: values.force ?? false,
     quiet: values.quiet ?? false,
     log: (line) => process.stderr.write(`${line}\n`),

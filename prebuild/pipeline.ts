@@ -17,6 +17,7 @@ import { runStats } from './stages/stats.ts';
 import { dedupInputHash, runDedupStage } from './stages/dedup.ts';
 import { runEmbedTfidf, type EmbedOptions } from './stages/embed-tfidf.ts';
 import { runLayoutPca } from './stages/layout.ts';
+import { embedJinaInputHash, runEmbedJina } from './stages/embed-jina.ts';
 import { writeManifest } from './stages/manifest.ts';
 
 export interface PrebuildOptions {
@@ -27,6 +28,8 @@ export interface PrebuildOptions {
   maxFileBytes: number;
   shardRows: number;
   embed: EmbedOptions;
+  /** Also embed with the Jina code model from this local folder (transformers.js layout). */
+  jina?: { modelDir: string; maxTokens: number } | null;
   force: boolean;
   quiet: boolean;
   log: (line: string) => void;
@@ -134,16 +137,28 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     runEmbedTfidf(outDir, tablesOut.tables, opts.embed, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
-  const layoutOut = await stage('layout', sha256Text('layout-pca-v1', outputsDigest(embedOut)), () =>
-    runLayoutPca(outDir, embedOut, opts.quiet, join(workDir, 'duckdb-tmp')),
+  // The neural embedding, when a model folder is given: searchable beside TF-IDF/SVD (which stays,
+  // as the offline fallback), and the one the map is laid out from.
+  let jinaOut: StageOutputs | null = null;
+  if (opts.jina) {
+    const jina = { modelDir: resolve(opts.jina.modelDir), maxTokens: opts.jina.maxTokens, quiet: opts.quiet, tempDir: join(workDir, 'duckdb-tmp') };
+    jinaOut = await stage('embed-jina', sha256Text(await embedJinaInputHash(jina), outputsDigest(tablesOut)), () =>
+      runEmbedJina(outDir, tablesOut.tables, jina),
+    );
+  }
+  const layoutInput = jinaOut ?? embedOut;
+
+  const layoutOut = await stage('layout', sha256Text('layout-pca-v1', outputsDigest(layoutInput)), () =>
+    runLayoutPca(outDir, layoutInput, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
   const manifest = await measured('manifest', timings, async () => {
     const embeddings = [embedOut.facts.embedding as EmbeddingInfo];
+    if (jinaOut) embeddings.push(jinaOut.facts.embedding as EmbeddingInfo);
     const layouts = [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, dedupOut, embedOut, layoutOut],
+      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), layoutOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,

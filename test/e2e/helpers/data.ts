@@ -7,11 +7,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Manifest, ManifestFile } from '../../../src/core/data/manifest.ts';
 import { FUNCTIONS_ROW_GROUP_ROWS } from '../../../src/core/data/schema.ts';
 import { ROOT, run } from './site.ts';
+import { ensureTinyJinaModel } from '../../fixtures/models/jina-fixture.ts';
 
 export const FIXTURE_TSV = 'test/fixtures/e2e-packages.tsv';
 
 /**
- * The real data set: `npm run prebuild -- --source debian:test/fixtures/e2e-packages.tsv --out DIR`.
+ * The real data set: `npm run prebuild -- --source debian:test/fixtures/e2e-packages.tsv --out DIR
+ * --model-dir <generated tiny Jina-signature model>`.
  * The output folder lives under .cache/ so a rerun resumes from the prebuild's own state; set
  * ATLAS_E2E_DATA to a ready data set folder to skip the prebuild altogether.
  */
@@ -19,9 +21,22 @@ export async function prebuildDataSet(outDir: string): Promise<{ dir: string; ms
   const given = process.env.ATLAS_E2E_DATA;
   if (given) return { dir: given, ms: 0, log: `using ATLAS_E2E_DATA=${given}` };
   const t0 = Date.now();
+  // The generated random-weight model with Jina's signature and tokenizer: the data set then has
+  // Jina vectors beside TF-IDF/SVD, and the site loads the model exactly as it would the real one.
+  const modelDir = await ensureTinyJinaModel();
   const log = await run(
     process.execPath,
-    [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'prebuild/cli.ts', '--source', `debian:${FIXTURE_TSV}`, '--out', outDir, '--quiet'],
+    [
+      join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+      'prebuild/cli.ts',
+      '--source',
+      `debian:${FIXTURE_TSV}`,
+      '--out',
+      outDir,
+      '--model-dir',
+      modelDir,
+      '--quiet',
+    ],
     { timeoutMs: 600_000 },
   );
   if (!existsSync(join(outDir, 'manifest.json'))) throw new Error(`the prebuild wrote no manifest.json to ${outDir}\n${log}`);
