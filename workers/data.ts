@@ -76,6 +76,22 @@ export interface LayoutPayload {
   positions: Float32Array;
   ids: Uint32Array;
   repoIds: Uint32Array;
+  /** k-means cluster per point (-1 where the layout has none). */
+  clusters: Int32Array;
+}
+
+export type CategoryKind = 'cluster' | 'package' | 'docstyle' | 'dedup';
+
+/** A categorical colouring of a layout's points, with the legend's names and sizes. */
+export interface Categories {
+  by: CategoryKind;
+  /** Category index per layout point; NONE_CATEGORY where it has none (e.g. a unique function). */
+  codes: Uint32Array;
+  labels: string[];
+  counts: number[];
+  /** What points without a category mean, e.g. "unique at 80%". */
+  noneLabel: string;
+  noneCount: number;
 }
 
 export interface HoverInfo {
@@ -150,6 +166,10 @@ let repos: ReposTable | null = null;
 let light: Light | null = null;
 let prebuiltStats: DatasetStats | null = null;
 const layouts = new Map<string, LayoutPayload>();
+/** Ids and clusters of each layout handed to the map (the payload itself is transferred away). */
+const layoutIds = new Map<string, Uint32Array>();
+const layoutClusters = new Map<string, Int32Array>();
+let dedupTable: Promise<{ ids: Uint32Array; thresholds: Float32Array; groups: Int32Array }> | null = null;
 const shardMeta = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
 const groupCache = new Map<string, Promise<ColumnTable>>();
 let opening: Promise<OpenResult> | null = null;
@@ -369,10 +389,11 @@ async function loadLayout(m: Manifest, name: string, whole: Map<string, Uint8Arr
   const dims = info.dims;
   let positions = new Float32Array(n * dims);
   let ids = new Uint32Array(n);
+  let clusters = new Int32Array(n);
   let at = 0;
   for (const f of files) {
     const bytes = whole.get(f.path) ?? (await fetchChecked(f));
-    const cols = dims === 3 ? ['id', 'x', 'y', 'z'] : ['id', 'x', 'y'];
+    const cols = dims === 3 ? ['id', 'x', 'y', 'z', 'cluster'] : ['id', 'x', 'y', 'cluster'];
     const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, cols);
     if (at + rows > ids.length) {
       // The manifest lacked row counts: grow.
@@ -384,6 +405,16 @@ async function loadLayout(m: Manifest, name: string, whole: Map<string, Uint8Arr
       ids = i2;
     }
     ids.set(toUint32Array(columns.id!), at);
+    const cl = columns.cluster!;
+    if (at + rows > clusters.length) {
+      const c2 = new Int32Array(at + rows);
+      c2.set(clusters);
+      clusters = c2;
+    }
+    for (let i = 0; i < rows; i++) {
+      const c = cl[i];
+      clusters[at + i] = c === null || c === undefined ? -1 : Number(c);
+    }
     const x = toFloat32Array(columns.x!);
     const y = toFloat32Array(columns.y!);
     const z = dims === 3 ? toFloat32Array(columns.z!) : null;
@@ -408,6 +439,7 @@ async function loadLayout(m: Manifest, name: string, whole: Map<string, Uint8Arr
     positions: at * dims === positions.length ? positions : positions.slice(0, at * dims),
     ids: at === ids.length ? ids : ids.slice(0, at),
     repoIds,
+    clusters: at === clusters.length ? clusters : clusters.slice(0, at),
   };
 }
 
@@ -680,6 +712,115 @@ function hoverInfo(id: number): HoverInfo | null {
   };
 }
 
+export const NONE_CATEGORY = 0xffffffff;
+
+/** Dense codes for string values, most frequent first. */
+function codesFromStrings(values: (string | null)[]): { codes: Uint32Array; labels: string[]; counts: number[] } {
+  const count = new Map<string, number>();
+  for (const v of values) if (v !== null) count.set(v, (count.get(v) ?? 0) + 1);
+  const labels = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || (a < b ? -1 : 1));
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const codes = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) codes[i] = values[i] === null ? NONE_CATEGORY : index.get(values[i]!)!;
+  return { codes, labels, counts: labels.map((l) => count.get(l)!) };
+}
+
+function loadDedup(m: Manifest): Promise<{ ids: Uint32Array; thresholds: Float32Array; groups: Int32Array }> {
+  dedupTable ??= (async () => {
+    const files = m.tables.dedup ?? [];
+    if (files.length === 0) throw new Error('this data set has no duplicate groups (the dedup stage did not run)');
+    const parts = await Promise.all(
+      files.map(async (f) => (await readParquetColumns(memoryAsyncBuffer(await fetchChecked(f)), f.path, ['id', 'threshold', 'group_id'])).columns),
+    );
+    const n = parts.reduce((s, p) => s + p.id!.length, 0);
+    const ids = new Uint32Array(n);
+    const thresholds = new Float32Array(n);
+    const groups = new Int32Array(n);
+    let at = 0;
+    for (const p of parts) {
+      const len = p.id!.length;
+      ids.set(toUint32Array(p.id!), at);
+      thresholds.set(toFloat32Array(p.threshold!), at);
+      for (let i = 0; i < len; i++) {
+        const g = p.group_id![i];
+        groups[at + i] = g === null || g === undefined ? -1 : Number(g);
+      }
+      at += len;
+    }
+    return { ids, thresholds, groups };
+  })();
+  dedupTable.catch(() => (dedupTable = null));
+  return dedupTable;
+}
+
+async function categoriesOf(by: CategoryKind, ids: Uint32Array, clusters: Int32Array, threshold: number): Promise<Categories> {
+  const n = ids.length;
+  if (by === 'package') {
+    const codes = new Uint32Array(n);
+    const counts = new Array<number>(repos!.names.length).fill(0);
+    for (let i = 0; i < n; i++) {
+      const r = rowOf(ids[i]!);
+      codes[i] = r >= 0 ? light!.repoIds[r]! : NONE_CATEGORY;
+      if (r >= 0) counts[codes[i]!]!++;
+    }
+    return { by, codes, labels: repos!.names, counts, noneLabel: 'unknown', noneCount: 0 };
+  }
+  if (by === 'cluster') {
+    const codes = new Uint32Array(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) k = Math.max(k, clusters[i]! + 1);
+    const counts = new Array<number>(k).fill(0);
+    let none = 0;
+    for (let i = 0; i < n; i++) {
+      const c = clusters[i]!;
+      codes[i] = c < 0 ? NONE_CATEGORY : c;
+      if (c < 0) none++;
+      else counts[c]!++;
+    }
+    const labels = (await clusterLabels()) ?? [];
+    return { by, codes, labels: counts.map((_, c) => labels[c] ?? `cluster ${c}`), counts, noneLabel: 'no cluster', noneCount: none };
+  }
+  if (by === 'docstyle') {
+    const values = Array.from(ids, (id) => {
+      const r = rowOf(id);
+      return r >= 0 ? str(light!.docstyle, r) || 'none' : null;
+    });
+    return { by, ...codesFromStrings(values), noneLabel: 'unknown', noneCount: 0 };
+  }
+  // Clone groups at one threshold: each non-singleton group its own colour, biggest first.
+  const d = await loadDedup(manifest!);
+  const groupOf = new Map<number, number>();
+  for (let i = 0; i < d.ids.length; i++) {
+    if (Math.abs(d.thresholds[i]! - threshold) < 1e-4 && d.groups[i]! >= 0) groupOf.set(d.ids[i]!, d.groups[i]!);
+  }
+  const size = new Map<number, number>();
+  for (const id of ids) {
+    const g = groupOf.get(id);
+    if (g !== undefined) size.set(g, (size.get(g) ?? 0) + 1);
+  }
+  const values = Array.from(ids, (id) => {
+    const g = groupOf.get(id);
+    return g !== undefined && (size.get(g) ?? 0) > 1 ? `group ${g}` : null;
+  });
+  const coded = codesFromStrings(values);
+  const none = values.filter((v) => v === null).length;
+  return { by, ...coded, noneLabel: `unique at ${Math.round(threshold * 100)}%`, noneCount: none };
+}
+
+/** Cluster labels from `clusters-<layout>` when the data set has it (written by the layout stage). */
+async function clusterLabels(): Promise<string[] | null> {
+  const m = manifest!;
+  const name = m.default_layout ?? m.layouts[0]?.name;
+  const files = name ? m.tables[`clusters-${name}`] : undefined;
+  if (!files?.length) return null;
+  const out: string[] = [];
+  for (const f of files) {
+    const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(await fetchChecked(f)), f.path, ['cluster', 'label']);
+    for (let i = 0; i < rows; i++) out[Number(columns.cluster![i])] = str(columns.label!, i);
+  }
+  return out;
+}
+
 export function headOf(body: string): { head: string; truncated: boolean } {
   const lines = body.split('\n');
   let head = lines.slice(0, HEAD_LINES).join('\n');
@@ -707,7 +848,19 @@ const api = {
     let l = layouts.get(key);
     if (!l) l = await loadLayout(manifest, key, new Map());
     layouts.delete(key);
-    return Comlink.transfer(l, [l.positions.buffer, l.ids.buffer, l.repoIds.buffer]);
+    layoutIds.set(key, l.ids.slice());
+    layoutClusters.set(key, l.clusters.slice());
+    return Comlink.transfer(l, [l.positions.buffer, l.ids.buffer, l.repoIds.buffer, l.clusters.buffer]);
+  },
+
+  /** A colouring of the layout's points by cluster, package, docstring convention or clone group. */
+  async categories(by: CategoryKind, layoutName?: string, threshold = 0.8): Promise<Categories> {
+    if (!manifest || !light || !repos) throw new Error('data set not opened');
+    const key = layoutName ?? manifest.default_layout ?? manifest.layouts[0]?.name ?? '';
+    const ids = layoutIds.get(key);
+    if (!ids) throw new Error(`layout ${key} is not loaded`);
+    const c = await categoriesOf(by, ids, layoutClusters.get(key)!, threshold);
+    return Comlink.transfer(c, [c.codes.buffer]);
   },
 
   /** Name, repository and path of a function, from memory. */

@@ -12,10 +12,13 @@ import type {
   LoadProgress,
   OpenResult,
   StatsResult,
+  Categories,
+  CategoryKind,
 } from '../../../workers/data.ts';
 import type { SearchApi, SearchInfo, SearchProgress, SearchRequest, SearchResponse } from '../../../workers/search.ts';
 
 export type { SearchInfo, SearchProgress, SearchRequest, SearchResponse };
+export type { Categories, CategoryKind };
 export type { DataError, DataSummary, FunctionDetail, HoverInfo, LayoutPayload, LoadProgress, OpenResult, StatsResult };
 
 let remote: Comlink.Remote<DataApi> | null = null;
@@ -46,6 +49,11 @@ export function getLayout(name?: string): Promise<LayoutPayload> {
     p.catch(() => layoutCache.delete(key));
   }
   return p;
+}
+
+/** A colouring of the layout's points (by cluster, package, docstring convention or clone group). */
+export function getCategories(by: CategoryKind, layoutName?: string): Promise<Categories> {
+  return api().categories(by, layoutName) as Promise<Categories>;
 }
 
 export function hoverInfo(id: number): Promise<HoverInfo | null> {

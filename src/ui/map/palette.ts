@@ -27,7 +27,10 @@ export function categoryColor(i: number): [number, number, number] {
   return hslToRgb(h, 0.62, l);
 }
 
-/** RGB per point (3 bytes each) from a category per point. */
+/** Points without a category (a unique function, no cluster): a quiet grey. */
+export const NONE_COLOR: [number, number, number] = [200, 204, 212];
+
+/** RGB per point (3 bytes each) from a category per point; 0xffffffff is "none". */
 export function colorsByCategory(categories: Uint32Array): Uint8Array {
   const out = new Uint8Array(categories.length * 3);
   const cache = new Map<number, [number, number, number]>();
@@ -35,7 +38,7 @@ export function colorsByCategory(categories: Uint32Array): Uint8Array {
     const c = categories[i]!;
     let rgb = cache.get(c);
     if (!rgb) {
-      rgb = categoryColor(c);
+      rgb = c === 0xffffffff ? NONE_COLOR : categoryColor(c);
       cache.set(c, rgb);
     }
     out[3 * i] = rgb[0];
