@@ -4,7 +4,8 @@
 // the same code the browser's search worker runs) and joins qualname and repository names.
 // Exit code 0 on success; on failure, non-zero with a one-line reason on stderr.
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ManifestError, validateManifest, type EmbeddingInfo, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
 import { memoryAsyncBuffer, readParquetColumns, readParquetMetadata, rowGroupOf, shardForId, toUint32Array } from '../src/core/data/parquet-read.ts';
@@ -103,12 +104,12 @@ function pickEmbedding(m: Manifest, embedder: 'tfidf' | 'jina'): EmbeddingInfo {
   const info = m.embeddings.find(want);
   const have = m.embeddings.map((e) => e.model).join(', ') || 'none';
   if (!info) throw new CliError(`--embedder ${embedder} is not available in this data set (it has embeddings: ${have})`);
-  if (embedder === 'jina') throw new CliError('--embedder jina: embedding a query with Jina in Node is not wired into the search CLI yet; use --embedder tfidf');
   if (!m.tables[info.table]?.length) throw new CliError(`the manifest names ${info.table} for ${info.model} but lists no shards of it`);
   return info;
 }
 
 async function embedQuery(dir: string, m: Manifest, info: EmbeddingInfo, text: string): Promise<Float32Array> {
+  if (!/^tfidf/i.test(info.model)) return embedQueryJina(dir, info, text);
   const files = m.models[info.model_files ?? info.model] ?? [];
   const jsonFile = files.find((f) => f.path.endsWith('model.json'));
   const binFile = files.find((f) => f.path.endsWith('model.bin'));
@@ -118,6 +119,31 @@ async function embedQuery(dir: string, m: Manifest, info: EmbeddingInfo, text: s
   const model = deserializeTfidfSvd(json, bin);
   if (model.dim !== info.dim) throw new CliError(`model ${info.model} has dimension ${model.dim}, the manifest says ${info.dim}`);
   return embedTfidfSvd(model, [text]);
+}
+
+/**
+ * The query through the Jina model the data set ships (models/<model_files>/, the folder the site
+ * loads too), on onnxruntime-node with every core.
+ */
+async function embedQueryJina(dir: string, info: EmbeddingInfo, text: string): Promise<Float32Array> {
+  const { JinaEmbedder, ModelLoadError } = await import('../src/core/embed/jina.ts');
+  const e = new JinaEmbedder({
+    modelId: info.model_files ?? info.model,
+    id: info.model,
+    modelBase: join(resolve(dir), 'models'),
+    device: 'cpu',
+    sessionOptions: { intraOpNumThreads: availableParallelism() },
+  });
+  try {
+    const v = await e.embed([text], { kind: 'query' });
+    if (v.length !== info.dim) throw new CliError(`model ${info.model} gives ${v.length} dimensions, the manifest says ${info.dim}`);
+    return v;
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    await e.dispose();
+  }
 }
 
 async function* shardBlocks(dir: string, shards: ManifestFile[], dim: number, dtype: StoredDtype): AsyncGenerator<VectorBlock> {

@@ -9,7 +9,8 @@ import { validateManifest } from '../src/core/data/manifest.ts';
 import { memoryAsyncBuffer, readParquetColumns, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
 import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src/core/embed/tfidf-svd.ts';
 import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
-import { searchBlocksSync, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
+import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
+import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
 
 export type EmbedderName = 'tfidf' | 'jina';
@@ -176,11 +177,30 @@ function storedVector(v: LoadedVectors, id: number): Float32Array {
   throw new Error(`function ${id} has no vector in ${v.info.table}`);
 }
 
-/** Exact top-k on the backend the policy chose; the JS twin when WebGPU is not in use. */
+let gpu: Promise<WebGpuKnn | null> | null = null;
+
+/**
+ * Exact top-k on the backend the policy chose: the WebGPU kernel on a real GPU, else the WASM SIMD
+ * kernels (cosine, L1, L2) or the JS loops, which the tests hold to the same ids.
+ */
 async function rank(query: Float32Array, blocks: Int8Block[], k: number, metric: KnnMetric, choice: BackendChoice) {
-  void choice;
-  const r = searchBlocksSync(query, blocks, k, metric);
-  return { ids: r.ids, distances: r.distances, backend: 'JS' };
+  if (choice.backend === 'webgpu') {
+    gpu ??= WebGpuKnn.create({ maxStorageBufferBindingSize: Math.max(...blocks.map((b) => b.codes.byteLength), 1 << 20) }).catch(() => null);
+    const g = await gpu;
+    if (g) {
+      try {
+        const r = await g.search(query, blocks, k, metric);
+        return { ids: r.ids, distances: r.distances, backend: 'WebGPU' };
+      } catch {
+        // A lost device or a kernel failure: answer on the CPU rather than not at all.
+        gpu = null;
+      }
+    }
+  }
+  const q = new KnnQuery(query, k, metric);
+  for (const b of blocks) q.add(b);
+  const r = q.result();
+  return { ids: r.ids, distances: r.distances, backend: q.usesSimd ? 'WASM SIMD' : 'JS' };
 }
 
 const api = {
