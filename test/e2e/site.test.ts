@@ -353,4 +353,39 @@ describe('semantic search', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('searches with the Jina-signature model: loaded by the embed worker on WASM from the site, close to the command line’s ranking', async () => {
+    const { page, errors } = await openPage(browser.context);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`${preview.url}#/map?q=${encodeURIComponent(QUERY)}&emb=jina&k=20`);
+    const ids = await resultIds(page);
+    expect(ids).toHaveLength(20);
+    const model = page.locator('[data-testid="embed-model"]');
+    expect(await model.getAttribute('data-device')).toBe('wasm');
+    expect(await model.textContent()).toMatch(/jina-v2-base-code/);
+    const expected = await cliSearch(['--query', QUERY, '--k', '20', '--embedder', 'jina']);
+    // Node's onnxruntime and the browser's differ in float rounding inside the int8 kernels: the
+    // rankings agree up to near-ties.
+    const overlap = ids.slice(0, 10).filter((id) => expected.slice(0, 10).some((r) => r.id === id)).length;
+    expect(overlap).toBeGreaterThanOrEqual(8);
+    const d0 = Number(await page.locator('[data-testid="search-results"] li .dist').first().textContent());
+    expect(d0).toBeCloseTo(expected[0]!.distance, 2);
+    // The model and ONNX Runtime came from this site, nothing from a hub or CDN (blob: URLs are
+    // ONNX Runtime's own in-memory module, made in the page).
+    expect(requests.filter((u) => !u.startsWith(preview.url) && !u.startsWith('blob:'))).toEqual([]);
+    expect(requests.some((u) => u.includes('/data/models/jina-v2-base-code/onnx/model_quantized.onnx'))).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('falls back with a clear message when the Jina model cannot be loaded', async () => {
+    const { page } = await openPage(browser.context);
+    await page.route('**/models/jina-v2-base-code/**', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await page.goto(`${preview.url}#/map?q=${encodeURIComponent(QUERY)}&emb=jina&k=20`);
+    const status = page.locator('[data-testid="search-status"][data-status="error"]');
+    await status.waitFor({ timeout: 120_000 });
+    expect(await status.textContent()).toMatch(/could not load[\s\S]*TF-IDF\/SVD/);
+    await page.close();
+  });
 });

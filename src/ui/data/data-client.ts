@@ -130,7 +130,9 @@ export function loadJina(onProgress?: (p: EmbedProgress) => void, allowRemote = 
     if (!info) return { ok: false, message: 'this data set has no Jina vectors', reason: '' } satisfies EmbedLoadResult;
     embedRemote ??= Comlink.wrap<EmbedApi>(new Worker(new URL('../../../workers/embed.ts', import.meta.url), { type: 'module', name: 'embed' }));
     // Model files sit under models/<model_files>/ beside the manifest, in transformers.js' layout.
-    const modelBase = new URL('models/', shared.manifestUrl).href;
+    // Given as a path, not a URL: transformers.js 4.3 only checks a local model's files exist when
+    // its localModelPath is not an http(s) URL (and then fails on the tokenizer). Same origin anyway.
+    const modelBase = new URL('models/', shared.manifestUrl).pathname;
     return (await embedRemote.load(
       { modelId: info.model_files ?? info.model, modelBase, allowRemote },
       onProgress ? Comlink.proxy(onProgress) : undefined,
