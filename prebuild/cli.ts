@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { defaultWorkerCount } from './stages/extract.ts';
 import { DEFAULT_EMBED_OPTIONS } from './stages/embed-tfidf.ts';
+import { DEFAULT_LAYOUT_OPTIONS, parseLayouts } from './stages/layout.ts';
 import { runPrebuild, type PrebuildResult } from './pipeline.ts';
 import { FUNCTIONS_SHARD_ROWS } from '../src/core/data/schema.ts';
 
@@ -35,6 +36,12 @@ Options:
                             (transformers.js layout: config.json, tokenizer.json, onnx/model_quantized.onnx);
                             it is copied to <out>/models/ for the site, and the map is laid out from it
   --max-tokens N            Jina token budget per function; longer ones are truncated, and recorded (default 512)
+  --layouts LIST            maps to make, the first is the default: vae-3, vae-2, pca-2, pca-3, umap-2
+                            (default ${DEFAULT_LAYOUT_OPTIONS.layouts.join(',')})
+  --vae-epochs N            VAE training epochs (default ${DEFAULT_LAYOUT_OPTIONS.vaeEpochs})
+  --vae-sample N            rows the VAE is trained on, a seeded sample (default ${DEFAULT_LAYOUT_OPTIONS.vaeSample})
+  --ks LIST                 k values the silhouette sweep tries (default ${DEFAULT_LAYOUT_OPTIONS.ks.join(',')})
+  --k N                     use this k instead of the sweep's best
   --force                   rerun every stage even when its inputs did not change
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
@@ -92,6 +99,11 @@ async function main(argv: string[]): Promise<number> {
       'svd-sample': { type: 'string' },
       seed: { type: 'string' },
       'model-dir': { type: 'string' },
+      layouts: { type: 'string' },
+      'vae-epochs': { type: 'string' },
+      'vae-sample': { type: 'string' },
+      ks: { type: 'string' },
+      k: { type: 'string' },
       'max-tokens': { type: 'string' },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -120,6 +132,13 @@ async function main(argv: string[]): Promise<number> {
       seed: positiveInt('seed', values.seed, DEFAULT_EMBED_OPTIONS.seed),
     },
     jina: values['model-dir'] ? { modelDir: values['model-dir'], maxTokens: positiveInt('max-tokens', values['max-tokens'], 512) } : null,
+    layout: {
+      ...(values.layouts !== undefined ? { layouts: parseLayouts(values.layouts) } : {}),
+      vaeEpochs: positiveInt('vae-epochs', values['vae-epochs'], DEFAULT_LAYOUT_OPTIONS.vaeEpochs),
+      vaeSample: positiveInt('vae-sample', values['vae-sample'], DEFAULT_LAYOUT_OPTIONS.vaeSample),
+      ...(values.ks !== undefined ? { ks: values.ks.split(',').map((v) => positiveInt('ks', v.trim(), 0)) } : {}),
+      k: values.k !== undefined ? positiveInt('k', values.k, 0) : null,
+    },
     force: values.force ?? false,
     quiet: values.quiet ?? false,
     log: (line) => process.stderr.write(`${line}\n`),

@@ -16,7 +16,7 @@ import { runTables } from './stages/tables.ts';
 import { runStats } from './stages/stats.ts';
 import { dedupInputHash, runDedupStage } from './stages/dedup.ts';
 import { runEmbedTfidf, type EmbedOptions } from './stages/embed-tfidf.ts';
-import { runLayoutPca } from './stages/layout.ts';
+import { DEFAULT_LAYOUT_OPTIONS, runLayout, type LayoutOptions } from './stages/layout.ts';
 import { embedJinaInputHash, runEmbedJina } from './stages/embed-jina.ts';
 import { writeManifest } from './stages/manifest.ts';
 
@@ -28,6 +28,8 @@ export interface PrebuildOptions {
   maxFileBytes: number;
   shardRows: number;
   embed: EmbedOptions;
+  /** Layout stage settings; unset ones take DEFAULT_LAYOUT_OPTIONS. */
+  layout?: Partial<LayoutOptions>;
   /** Also embed with the Jina code model from this local folder (transformers.js layout). */
   jina?: { modelDir: string; maxTokens: number } | null;
   force: boolean;
@@ -148,14 +150,17 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
   }
   const layoutInput = jinaOut ?? embedOut;
 
-  const layoutOut = await stage('layout', sha256Text('layout-pca-v1', outputsDigest(layoutInput)), () =>
-    runLayoutPca(outDir, layoutInput, opts.quiet, join(workDir, 'duckdb-tmp')),
+  const layoutOpts: LayoutOptions = { ...DEFAULT_LAYOUT_OPTIONS, ...opts.layout };
+  const layoutOut = await stage(
+    'layout',
+    sha256Text('layout-v3', JSON.stringify(layoutOpts), outputsDigest(layoutInput), outputsDigest(tablesOut)),
+    () => runLayout(outDir, layoutInput, tablesOut.tables[TABLE.functions] ?? [], layoutOpts, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
   const manifest = await measured('manifest', timings, async () => {
     const embeddings = [embedOut.facts.embedding as EmbeddingInfo];
     if (jinaOut) embeddings.push(jinaOut.facts.embedding as EmbeddingInfo);
-    const layouts = [layoutOut.facts.layout as LayoutInfo];
+    const layouts = (layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
       stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), layoutOut],
