@@ -80,6 +80,38 @@ export interface LayoutPayload {
   clusters: Int32Array;
 }
 
+/** layout-report.json as the layout stage writes it (prebuild/stages/layout.ts LayoutReport). */
+export interface LayoutReportJson {
+  embedding: string;
+  n: number;
+  default_layout: string;
+  k: number;
+  k_chosen_by: string;
+  sweep: { k: number; silhouette: number; inertia: number; ms: number }[];
+  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; samples_per_sec: number; lr: number }[]; backend: string; train_rows: number } | null;
+  pca_explained_variance_ratio: number[];
+  quality: { layout: string; dims: number; k: number; silhouette_layout: number; silhouette_original: number; nmi_package: number; ms: number }[];
+  timings_s: Record<string, number>;
+}
+
+export interface ClusterCardRow {
+  cluster: number;
+  size: number;
+  label: string;
+  terms: string[];
+  nearest: number[];
+}
+
+/** The map's filters (the permalink's `Filters`). */
+export interface MapFilters {
+  repos: string[];
+  clusters: number[];
+  kinds: string[];
+  hasDocstring: boolean | null;
+  minLines: number | null;
+  maxLines: number | null;
+}
+
 export type CategoryKind = 'cluster' | 'package' | 'docstyle' | 'dedup';
 
 /** A categorical colouring of a layout's points, with the legend's names and sizes. */
@@ -904,6 +936,82 @@ const api = {
   /** stats.json as the prebuild wrote it (checked against its sha256), if the data set has one. */
   prebuiltStats(): DatasetStats | null {
     return prebuiltStats;
+  },
+
+  /**
+   * Which of the layout's points pass the filters (1 = shown), and how many: package, cluster, kind,
+   * docstring presence and line-count range, all from columns already in memory.
+   */
+  filterMask(filters: MapFilters, layoutName?: string): { mask: Uint8Array; shown: number } {
+    if (!manifest || !light || !repos) throw new Error('data set not opened');
+    const key = layoutName ?? manifest.default_layout ?? manifest.layouts[0]?.name ?? '';
+    const ids = layoutIds.get(key);
+    const clusters = layoutClusters.get(key);
+    if (!ids || !clusters) throw new Error(`layout ${key} is not loaded`);
+    const repoWanted = filters.repos.length ? new Set(filters.repos) : null;
+    const clusterWanted = filters.clusters.length ? new Set(filters.clusters) : null;
+    const kindWanted = filters.kinds.length ? new Set(filters.kinds) : null;
+    const mask = new Uint8Array(ids.length);
+    let shown = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const r = rowOf(ids[i]!);
+      if (r < 0) continue;
+      if (repoWanted && !repoWanted.has(repos.names[light.repoIds[r]!] ?? '')) continue;
+      if (clusterWanted && !clusterWanted.has(clusters[i]!)) continue;
+      if (kindWanted && !kindWanted.has(str(light.kind, r))) continue;
+      if (filters.hasDocstring !== null && (str(light.docstyle, r) !== 'none') !== filters.hasDocstring) continue;
+      const lines = light.n_lines[r]!;
+      if (filters.minLines !== null && lines < filters.minLines) continue;
+      if (filters.maxLines !== null && lines > filters.maxLines) continue;
+      mask[i] = 1;
+      shown++;
+    }
+    return Comlink.transfer({ mask, shown }, [mask.buffer]);
+  },
+
+  /** Names of the kinds present (function, method, nested…), for the filter controls. */
+  kinds(): string[] {
+    if (!light) return [];
+    const seen = new Set<string>();
+    for (let i = 0; i < light.ids.length; i++) seen.add(str(light.kind, i));
+    return [...seen].sort();
+  },
+
+  /** The layout stage's report (sweep, VAE losses, PCA curve, quality per layout), if the data set has one. */
+  async layoutReport(): Promise<LayoutReportJson | null> {
+    if (!manifest) throw new Error('data set not opened');
+    const f = manifest.models['layout-report']?.[0];
+    if (!f) return null;
+    try {
+      return JSON.parse(new TextDecoder().decode(await fetchChecked(f))) as LayoutReportJson;
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new Error(`${f.path} is not valid JSON`);
+      throw e;
+    }
+  },
+
+  /** Cluster cards of the default map: size, centroid, label terms and nearest-to-centroid functions. */
+  async clusterCards(): Promise<ClusterCardRow[]> {
+    if (!manifest) throw new Error('data set not opened');
+    const name = manifest.default_layout ?? manifest.layouts[0]?.name;
+    const files = name ? manifest.tables[`clusters-${name}`] : undefined;
+    if (!files?.length) return [];
+    const out: ClusterCardRow[] = [];
+    for (const f of files) {
+      const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(await fetchChecked(f)), f.path, ['cluster', 'size', 'label', 'terms', 'nearest']);
+      for (let i = 0; i < rows; i++) {
+        const nearest = (columns.nearest![i] as ArrayLike<number | bigint> | null) ?? [];
+        const terms = (columns.terms![i] as ArrayLike<string> | null) ?? [];
+        out.push({
+          cluster: Number(columns.cluster![i]),
+          size: Number(columns.size![i]),
+          label: str(columns.label!, i),
+          terms: Array.from(terms, String),
+          nearest: Array.from(nearest, Number),
+        });
+      }
+    }
+    return out;
   },
 
   /** The checked manifest and where it is, for the other workers (search, embed) to share. */

@@ -14,11 +14,32 @@ import type {
   StatsResult,
   Categories,
   CategoryKind,
+  ClusterCardRow,
+  LayoutReportJson,
+  MapFilters,
 } from '../../../workers/data.ts';
 import type { SearchApi, SearchInfo, SearchProgress, SearchRequest, SearchResponse } from '../../../workers/search.ts';
 
 export type { SearchInfo, SearchProgress, SearchRequest, SearchResponse };
-export type { Categories, CategoryKind };
+export type { Categories, CategoryKind, ClusterCardRow, LayoutReportJson };
+
+/** Which layout points pass the filters (1 = shown). */
+export function getFilterMask(filters: MapFilters, layoutName?: string): Promise<{ mask: Uint8Array; shown: number }> {
+  // $state proxies do not survive structured cloning: send a plain copy.
+  return api().filterMask(JSON.parse(JSON.stringify(filters)) as MapFilters, layoutName) as Promise<{ mask: Uint8Array; shown: number }>;
+}
+
+export function getKinds(): Promise<string[]> {
+  return api().kinds() as Promise<string[]>;
+}
+
+export function getLayoutReport(): Promise<LayoutReportJson | null> {
+  return api().layoutReport() as Promise<LayoutReportJson | null>;
+}
+
+export function getClusterCards(): Promise<ClusterCardRow[]> {
+  return api().clusterCards() as Promise<ClusterCardRow[]>;
+}
 export type { DataError, DataSummary, FunctionDetail, HoverInfo, LayoutPayload, LoadProgress, OpenResult, StatsResult };
 
 let remote: Comlink.Remote<DataApi> | null = null;
