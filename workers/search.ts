@@ -6,14 +6,14 @@
 import * as Comlink from 'comlink';
 import type { EmbeddingInfo, Manifest, ManifestFile } from '../src/core/data/manifest.ts';
 import { validateManifest } from '../src/core/data/manifest.ts';
-import { memoryAsyncBuffer, readParquetColumns, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
 import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src/core/embed/tfidf-svd.ts';
 import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
 import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
 import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
+import { embedderNameOf, embeddingFor, loadVectors, type EmbedderName, type Int8Block, type LoadedVectors } from './shared/vectors.ts';
 
-export type EmbedderName = 'tfidf' | 'jina';
+export type { EmbedderName };
 
 export interface SearchEmbedding {
   name: EmbedderName;
@@ -66,32 +66,15 @@ export interface SearchResponse {
   bytesFetched: number;
 }
 
-type Int8Block = Extract<VectorBlock, { kind: 'int8' }>;
-
-interface LoadedVectors {
-  info: EmbeddingInfo;
-  blocks: Int8Block[];
-  rows: number;
-}
-
 let base: URL | null = null;
 let manifest: Manifest | null = null;
 let backend: Promise<BackendChoice> | null = null;
 const vectors = new Map<string, Promise<LoadedVectors>>();
 let tfidf: Promise<TfidfSvdEmbedder> | null = null;
 
-function nameOf(info: EmbeddingInfo): EmbedderName {
-  return info.model.startsWith('tfidf') ? 'tfidf' : 'jina';
-}
-
-function embeddingFor(name: EmbedderName): EmbeddingInfo {
+function embeddingForName(name: EmbedderName): EmbeddingInfo {
   if (!manifest) throw new Error('the search worker has no data set');
-  const info = manifest.embeddings.find((e) => nameOf(e) === name);
-  if (!info) {
-    const have = manifest.embeddings.map((e) => e.model).join(', ') || 'none';
-    throw new Error(`this data set has no ${name === 'jina' ? 'Jina' : 'TF-IDF/SVD'} vectors (it has: ${have})`);
-  }
-  return info;
+  return embeddingFor(manifest, name);
 }
 
 function url(f: ManifestFile): string {
@@ -100,7 +83,7 @@ function url(f: ManifestFile): string {
 }
 
 async function loadTfidf(): Promise<TfidfSvdEmbedder> {
-  const info = embeddingFor('tfidf');
+  const info = embeddingForName('tfidf');
   const files = manifest!.models[info.model_files ?? info.model] ?? [];
   const json = files.find((f) => f.path.endsWith('.json'));
   const bin = files.find((f) => f.path.endsWith('.bin'));
@@ -110,42 +93,10 @@ async function loadTfidf(): Promise<TfidfSvdEmbedder> {
   return new TfidfSvdEmbedder(model);
 }
 
-async function loadVectors(info: EmbeddingInfo, onProgress: (p: SearchProgress) => void, counter: { bytes: number }): Promise<LoadedVectors> {
-  const shards = manifest!.tables[info.table] ?? [];
-  if (shards.length === 0) throw new Error(`the data set lists no shards for ${info.table}`);
-  if (info.dtype !== 'int8') throw new Error(`${info.table}: vectors of type ${info.dtype} are not supported by this site`);
-  const blocks: Int8Block[] = new Array(shards.length);
-  let done = 0;
-  let next = 0;
-  // Two downloads in flight: enough to hide latency without doubling peak memory.
-  const fetcher = async () => {
-    while (next < shards.length) {
-      const s = next++;
-      const f = shards[s]!;
-      const bytes = await fetchChecked(url(f), f, (n) => (counter.bytes += n));
-      const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, ['id', 'embedding', 'scale'], { utf8: false });
-      const ids = toUint32Array(columns.id!);
-      const scales = toFloat32Array(columns.scale!);
-      const codes = new Int8Array(rows * info.dim);
-      const emb = columns.embedding!;
-      for (let i = 0; i < rows; i++) {
-        const v = emb[i] as Uint8Array | null;
-        if (!v || v.length !== info.dim) throw new Error(`${f.path}: row ${i} has a vector of ${v?.length ?? 0} bytes, expected ${info.dim}`);
-        codes.set(new Int8Array(v.buffer, v.byteOffset, v.length), i * info.dim);
-      }
-      blocks[s] = { kind: 'int8', ids, codes, scales, dim: info.dim };
-      done++;
-      onProgress({ phase: 'loading vectors', done, total: shards.length });
-    }
-  };
-  await Promise.all([fetcher(), fetcher()]);
-  return { info, blocks, rows: blocks.reduce((n, b) => n + b.ids.length, 0) };
-}
-
 function vectorsFor(info: EmbeddingInfo, onProgress: (p: SearchProgress) => void, counter: { bytes: number }): Promise<LoadedVectors> {
   let p = vectors.get(info.table);
   if (!p) {
-    p = loadVectors(info, onProgress, counter);
+    p = loadVectors(manifest!, base!, info, (done, total) => onProgress({ phase: 'loading vectors', done, total }), (n) => (counter.bytes += n));
     p.catch(() => vectors.delete(info.table));
     vectors.set(info.table, p);
   }
@@ -211,7 +162,7 @@ const api = {
     tfidf = null;
     backend ??= chooseBackend();
     const embeddings = manifest.embeddings.map((e) => ({
-      name: nameOf(e),
+      name: embedderNameOf(e),
       model: e.model,
       dim: e.dim,
       dtype: e.dtype,
@@ -224,7 +175,7 @@ const api = {
     const report = onProgress ?? (() => {});
     if (!Number.isInteger(req.k) || req.k < 1 || req.k > 1000) throw new Error(`k must be a whole number from 1 to 1000, got ${req.k}`);
     if (req.metric === 'minkowski' && !(req.p > 0)) throw new Error(`p must be above 0, got ${req.p}`);
-    const info = embeddingFor(req.embedder);
+    const info = embeddingForName(req.embedder);
     const counter = { bytes: 0 };
     const t0 = performance.now();
     const loaded = await vectorsFor(info, report, counter);
