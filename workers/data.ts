@@ -885,6 +885,12 @@ const api = {
     return Comlink.transfer(l, [l.positions.buffer, l.ids.buffer, l.repoIds.buffer, l.clusters.buffer]);
   },
 
+  /** Registers a layout made in the browser (the train view's VAE), for colourings and filters. */
+  registerLayout(name: string, ids: Uint32Array, clusters: Int32Array): void {
+    layoutIds.set(name, ids);
+    layoutClusters.set(name, clusters);
+  },
+
   /** A colouring of the layout's points by cluster, package, docstring convention or clone group. */
   async categories(by: CategoryKind, layoutName?: string, threshold = 0.8): Promise<Categories> {
     if (!manifest || !light || !repos) throw new Error('data set not opened');

@@ -60,8 +60,24 @@ export function openDataSet(onProgress?: (p: LoadProgress) => void): Promise<Ope
   return opened;
 }
 
+/** Layouts made in the browser (the train view), by name; the map shows them like the data set's. */
+const browserLayouts = new Map<string, LayoutPayload>();
+
+export const TRAINED_LAYOUT = 'trained';
+
+export async function setBrowserLayout(l: LayoutPayload): Promise<void> {
+  browserLayouts.set(l.name, l);
+  await api().registerLayout(l.name, l.ids.slice(), l.clusters.slice());
+}
+
+export function browserLayout(name: string): LayoutPayload | null {
+  return browserLayouts.get(name) ?? null;
+}
+
 /** The layout's typed arrays; fetched from the worker once and kept here. */
 export function getLayout(name?: string): Promise<LayoutPayload> {
+  const own = name ? browserLayouts.get(name) : undefined;
+  if (own) return Promise.resolve(own);
   const key = name ?? '';
   let p = layoutCache.get(key);
   if (!p) {
