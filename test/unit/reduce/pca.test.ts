@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PcaAccumulator, pca, pcaProject } from '../../../src/core/reduce/pca.ts';
+import { initTfBackend } from '../../../src/core/gpu/tf-backend.ts';
+import { PcaAccumulator, componentsForVariance, explainedVarianceCurve, pca, pcaProject, randomizedPca } from '../../../src/core/reduce/pca.ts';
+import { tfGramKernel } from '../../../src/core/reduce/pca-tf.ts';
 import { createRng } from '../../../src/core/util/random.ts';
 
 function unit(v: number[]): number[] {
@@ -93,5 +95,152 @@ describe('PCA', () => {
     const one = new PcaAccumulator(3);
     one.add(Float32Array.from([1, 2, 3]));
     expect(Array.from(one.finish(2).explainedVariance)).toEqual([0, 0, 0]);
+  });
+});
+
+// Reference: covariance by the two-pass formula and eigenpairs by cyclic Jacobi rotations, written
+// here independently of util/linalg.ts (Householder + QL) and of the accumulator.
+function referencePca(rows: Float32Array, n: number, d: number): { values: number[]; vectors: number[][] } {
+  const mean = new Array<number>(d).fill(0);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += rows[i * d + j] / n;
+  const a: number[][] = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < d; p++) {
+      const xp = rows[i * d + p] - mean[p];
+      for (let q = 0; q < d; q++) a[p][q] += (xp * (rows[i * d + q] - mean[q])) / (n - 1);
+    }
+  }
+  const v: number[][] = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p][q] ** 2;
+    if (off < 1e-26) break;
+    for (let p = 0; p < d; p++) {
+      for (let q = p + 1; q < d; q++) {
+        if (Math.abs(a[p][q]) < 1e-300) continue;
+        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < d; k++) {
+          const akp = a[k][p];
+          const akq = a[k][q];
+          a[k][p] = c * akp - s * akq;
+          a[k][q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < d; k++) {
+          const apk = a[p][k];
+          const aqk = a[q][k];
+          a[p][k] = c * apk - s * aqk;
+          a[q][k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < d; k++) {
+          const vkp = v[k][p];
+          const vkq = v[k][q];
+          v[k][p] = c * vkp - s * vkq;
+          v[k][q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: d }, (_, i) => i).sort((x, y) => a[y][y] - a[x][x]);
+  return { values: order.map((i) => a[i][i]), vectors: order.map((i) => v.map((row) => row[i])) };
+}
+
+/** Rows with a decaying spectrum (variances ~ 1/(i+1)^1.5 along random orthogonal-ish axes), offset from 0. */
+function spectrumRows(n: number, d: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const axes = Array.from({ length: d }, () => Array.from({ length: d }, () => rng.normal()));
+  const rows = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < d; c++) {
+      const a = rng.normal() * (3 / (c + 1) ** 0.75);
+      for (let j = 0; j < d; j++) rows[i * d + j] += (a * axes[c][j]) / Math.sqrt(d);
+    }
+    for (let j = 0; j < d; j++) rows[i * d + j] += 10 + j;
+  }
+  return rows;
+}
+
+function* chunks(rows: Float32Array, d: number, size: number): Generator<Float32Array> {
+  for (let s = 0; s < rows.length; s += size * d) yield rows.subarray(s, Math.min(rows.length, s + size * d));
+}
+
+describe('PCA against a reference decomposition (Jacobi on the two-pass covariance)', () => {
+  const n = 3000;
+  const d = 24;
+  const rows = spectrumRows(n, d, 17);
+  const ref = referencePca(rows, n, d);
+  const total = ref.values.reduce((x, y) => x + y, 0);
+
+  it('accumulator: all variances, components and the explained-variance curve', () => {
+    const acc = new PcaAccumulator(d);
+    for (const c of chunks(rows, d, 333)) acc.add(c);
+    const model = acc.finish(6);
+    for (let i = 0; i < d; i++) expect(model.explainedVariance[i]).toBeCloseTo(ref.values[i], 8);
+    for (let c = 0; c < 6; c++) {
+      const dot = ref.vectors[c].reduce((s, x, j) => s + x * model.components[c * d + j], 0);
+      expect(Math.abs(dot)).toBeCloseTo(1, 6);
+    }
+    const curve = explainedVarianceCurve(model);
+    expect(curve.ratio.length).toBe(d);
+    let cum = 0;
+    for (let i = 0; i < d; i++) {
+      expect(curve.ratio[i]).toBeCloseTo(ref.values[i] / total, 10);
+      cum += ref.values[i] / total;
+      expect(curve.cumulative[i]).toBeCloseTo(cum, 10);
+      if (i > 0) expect(curve.cumulative[i]).toBeGreaterThanOrEqual(curve.cumulative[i - 1]);
+    }
+    expect(curve.cumulative[d - 1]).toBeCloseTo(1, 12);
+    const need = componentsForVariance(model, 0.9);
+    expect(curve.cumulative[need - 1]).toBeGreaterThanOrEqual(0.9 - 1e-12);
+    expect(need === 1 || curve.cumulative[need - 2] < 0.9).toBe(true);
+    expect(explainedVarianceCurve(model, 5).cumulative.length).toBe(5);
+  });
+
+  it('randomized (streamed, sync and async sources): top-k variances, subspace and ratios', async () => {
+    const k = 6;
+    let passes = 0;
+    const model = await randomizedPca(() => chunks(rows, d, 500), d, k, { oversample: 6, powerIterations: 4, seed: 2, onPass: () => passes++ });
+    expect(passes).toBe(5);
+    expect(model.count).toBe(n);
+    expect(model.explainedVariance.length).toBe(k);
+    for (let i = 0; i < k; i++) {
+      expect(Math.abs(model.explainedVariance[i] - ref.values[i]) / ref.values[i]).toBeLessThan(1e-3);
+      expect(Math.abs(model.explainedVarianceRatio[i] - ref.values[i] / total)).toBeLessThan(1e-3 * (ref.values[i] / total));
+    }
+    for (let c = 0; c < 3; c++) {
+      const dot = ref.vectors[c].reduce((s, x, j) => s + x * model.components[c * d + j], 0);
+      expect(Math.abs(dot)).toBeGreaterThan(0.999);
+    }
+    for (let j = 0; j < d; j++) expect(model.mean[j]).toBeCloseTo(10 + j, 1);
+    // Same result from an async source with other chunk sizes (same seed).
+    async function* asyncChunks(): AsyncGenerator<Float32Array> {
+      for (const c of chunks(rows, d, 777)) yield c;
+    }
+    const again = await randomizedPca(asyncChunks, d, k, { oversample: 6, powerIterations: 4, seed: 2 });
+    for (let i = 0; i < k; i++) expect(again.explainedVariance[i]).toBeCloseTo(model.explainedVariance[i], 9);
+    // Projections agree with the accumulator's up to sign.
+    const exact = pca(rows, d, 3);
+    const p = pcaProject(model, rows.subarray(0, 50 * d));
+    for (let i = 0; i < 50; i++) expect(Math.abs(p[i * k])).toBeCloseTo(Math.abs(exact.coords[i * 3]), 2);
+  });
+
+  it('randomized with no power iterations is only approximate (the test can tell)', async () => {
+    const model = await randomizedPca(() => chunks(rows, d, 500), d, 6, { oversample: 0, powerIterations: 0, seed: 2 });
+    const err = Math.abs(model.explainedVariance[5] - ref.values[5]) / ref.values[5];
+    expect(err).toBeGreaterThan(1e-3);
+  });
+
+  it('a tfjs Gram kernel gives the same model as the JS loop', async () => {
+    const choice = await initTfBackend();
+    const acc = new PcaAccumulator(d, { gramKernel: tfGramKernel(), kernelBlock: 700 });
+    for (const c of chunks(rows, d, 1000)) acc.add(c);
+    const model = acc.finish(4);
+    for (let i = 0; i < d; i++) expect(Math.abs(model.explainedVariance[i] - ref.values[i])).toBeLessThan(1e-5 * ref.values[0]);
+    for (let c = 0; c < 4; c++) {
+      const dot = ref.vectors[c].reduce((s, x, j) => s + x * model.components[c * d + j], 0);
+      expect(Math.abs(dot), `component ${c} on tfjs ${choice.backend}`).toBeGreaterThan(0.99999);
+    }
   });
 });
