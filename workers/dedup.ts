@@ -98,6 +98,8 @@ export interface GroupGraph {
   edges: { a: number; b: number; sim: number }[];
   /** Members left out (past the cap) and bodies that did not parse. */
   omitted: number;
+  /** Pairs above the threshold not listed in `edges` (only the MAX_EDGES most similar are). */
+  edgesOmitted: number;
   unparsed: number;
   method: string;
   ms: Record<string, number>;
@@ -122,6 +124,8 @@ export interface RethresholdProgress {
 /** Members a graph shows at most, and functions a package rerun reads at most. */
 export const GRAPH_MAX = 400;
 export const PACKAGE_MAX = 3000;
+/** Pairs a graph lists at most (the most similar), so a giant group stays drawable. */
+export const MAX_EDGES = 6000;
 /** Functions whose features give the document frequencies (the whole corpus when it is this small). */
 const BACKGROUND_TARGET = 4096;
 const SETTINGS = PRESET_80;
@@ -415,8 +419,10 @@ async function rerun(
     community: usePrebuilt ? usePrebuilt.community[ids[i]] : r.community[k],
     group: r.group[k],
   }));
-  const edges: { a: number; b: number; sim: number }[] = [];
+  let edges: { a: number; b: number; sim: number }[] = [];
   for (let e = 0; e < r.a.length; e++) edges.push({ a: r.a[e], b: r.b[e], sim: Math.round(r.similarity[e] * 1000) / 1000 });
+  const edgesOmitted = Math.max(0, edges.length - MAX_EDGES);
+  if (edgesOmitted > 0) edges = edges.sort((x, y) => y.sim - x.sim || x.a - y.a || x.b - y.b).slice(0, MAX_EDGES);
   const byGroup = new Map<number, number[]>();
   for (let k = 0; k < nodes.length; k++) {
     const g = r.group[k];
@@ -434,6 +440,7 @@ async function rerun(
       nodes,
       edges,
       omitted: 0,
+      edgesOmitted,
       unparsed: ids.length - keep.length,
       method: r.method,
       ms: { features: Math.round(t1 - t0), ...Object.fromEntries(Object.entries(r.ms).map(([k, v]) => [k, Math.round(v)])) },

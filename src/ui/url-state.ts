@@ -3,8 +3,8 @@
 // every value is parsed into a typed field with bounds, anything unknown or malformed is dropped
 // with a warning the UI shows, and nothing from the URL is ever used as markup or code.
 
-export type Route = 'map' | 'stats' | 'dedup' | 'clusters';
-export const ROUTES: readonly Route[] = ['map', 'stats', 'dedup', 'clusters'];
+export type Route = 'map' | 'stats' | 'dedup' | 'clusters' | 'train';
+export const ROUTES: readonly Route[] = ['map', 'stats', 'dedup', 'clusters', 'train'];
 
 export type Metric = 'minkowski' | 'cosine';
 export type EmbedderName = 'tfidf' | 'jina';

@@ -43,6 +43,16 @@ export function getClusterCards(): Promise<ClusterCardRow[]> {
 export type { DataError, DataSummary, FunctionDetail, HoverInfo, LayoutPayload, LoadProgress, OpenResult, StatsResult };
 
 let remote: Comlink.Remote<DataApi> | null = null;
+
+/**
+ * A callback a worker calls through comlink. Whatever the function returns is dropped: comlink sends
+ * return values back, and an arrow that assigns to Svelte state would return an uncloneable proxy.
+ */
+function callback<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => void {
+  return Comlink.proxy((...args: A) => {
+    fn(...args);
+  });
+}
 let opened: Promise<OpenResult> | null = null;
 const layoutCache = new Map<string, Promise<LayoutPayload>>();
 
@@ -56,7 +66,7 @@ function api(): Comlink.Remote<DataApi> {
 
 /** Opens the data set the page URL names (`./data/` or `?data=`); resolves once, later calls share it. */
 export function openDataSet(onProgress?: (p: LoadProgress) => void): Promise<OpenResult> {
-  opened ??= api().open(location.href, onProgress ? Comlink.proxy(onProgress) : undefined);
+  opened ??= api().open(location.href, onProgress ? callback(onProgress) : undefined);
   return opened;
 }
 
@@ -78,6 +88,9 @@ export function browserLayout(name: string): LayoutPayload | null {
 export function getLayout(name?: string): Promise<LayoutPayload> {
   const own = name ? browserLayouts.get(name) : undefined;
   if (own) return Promise.resolve(own);
+  if (name === TRAINED_LAYOUT) {
+    return Promise.reject(new Error('this map was trained in another browser session: open Train and train it again, or use the saved encoder'));
+  }
   const key = name ?? '';
   let p = layoutCache.get(key);
   if (!p) {
@@ -146,7 +159,7 @@ export async function searchInfo(): Promise<SearchInfo> {
 /** Ranks the data set's functions for a request (text, a function's neighbours, or a vector). */
 export async function runSearch(req: SearchRequest, onProgress?: (p: SearchProgress) => void): Promise<SearchResponse> {
   const { remote } = await searchWorker();
-  return (await remote.search(req, onProgress ? Comlink.proxy(onProgress) : undefined)) as SearchResponse;
+  return (await remote.search(req, onProgress ? callback(onProgress) : undefined)) as SearchResponse;
 }
 
 import type { EmbedApi, EmbedLoadResult, EmbedProgress } from '../../../workers/embed.ts';
@@ -172,7 +185,7 @@ export function loadJina(onProgress?: (p: EmbedProgress) => void, allowRemote = 
     const modelBase = new URL('models/', shared.manifestUrl).pathname;
     return (await embedRemote.load(
       { modelId: info.model_files ?? info.model, modelBase, allowRemote },
-      onProgress ? Comlink.proxy(onProgress) : undefined,
+      onProgress ? callback(onProgress) : undefined,
     )) as EmbedLoadResult;
   })();
   void jinaLoad.then(
@@ -189,4 +202,31 @@ export async function embedQueryJina(text: string): Promise<Float32Array> {
   const r = await loadJina();
   if (!r.ok) throw new Error(r.message);
   return (await embedRemote!.embedQuery(text)) as Float32Array;
+}
+
+import type { ClusterResult, Placement, TrainApi, TrainInfo, TrainRequest, TrainResult, VaeEpochStats } from '../../../workers/train.ts';
+export type { ClusterResult, Placement, TrainInfo, TrainRequest, TrainResult, VaeEpochStats };
+
+let trainRemote: Promise<{ remote: Comlink.Remote<TrainApi>; info: TrainInfo }> | null = null;
+
+/** The train worker, opened on the data set (started on first use). */
+export function trainWorker(): Promise<{ remote: Comlink.Remote<TrainApi>; info: TrainInfo }> {
+  trainRemote ??= (async () => {
+    const shared = await api().manifestInfo();
+    if (!shared) throw new Error('the data set is not open');
+    const remote = Comlink.wrap<TrainApi>(new Worker(new URL('../../../workers/train.ts', import.meta.url), { type: 'module', name: 'train' }));
+    const info = (await remote.open(shared.manifestUrl, shared.manifest)) as TrainInfo;
+    return { remote, info };
+  })();
+  trainRemote.catch(() => (trainRemote = null));
+  return trainRemote;
+}
+
+export async function trainVaeInWorker(
+  req: TrainRequest,
+  onEpoch: (s: VaeEpochStats) => void,
+  onStep: (done: number, total: number, epoch: number) => void,
+): Promise<TrainResult> {
+  const { remote } = await trainWorker();
+  return (await remote.train(JSON.parse(JSON.stringify(req)) as TrainRequest, callback(onEpoch), callback(onStep))) as TrainResult;
 }
