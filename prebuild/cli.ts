@@ -37,7 +37,8 @@ Options:
                             it is copied to <out>/models/ for the site, and the map is laid out from it
   --max-tokens N            Jina token budget per function; longer ones are truncated, and recorded (default 512)
   --layouts LIST            maps to make, the first is the default: vae-3, vae-2, pca-2, pca-3, umap-2
-                            (default ${DEFAULT_LAYOUT_OPTIONS.layouts.join(',')})
+                            (default ${DEFAULT_LAYOUT_OPTIONS.layouts.join(',')}; umap-2 only up to
+                            ${DEFAULT_LAYOUT_OPTIONS.umapMaxRows} functions unless named here)
   --vae-epochs N            VAE training epochs (default ${DEFAULT_LAYOUT_OPTIONS.vaeEpochs})
   --vae-sample N            rows the VAE is trained on, a seeded sample (default ${DEFAULT_LAYOUT_OPTIONS.vaeSample})
   --ks LIST                 k values the silhouette sweep tries (default ${DEFAULT_LAYOUT_OPTIONS.ks.join(',')})
@@ -133,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
     },
     jina: values['model-dir'] ? { modelDir: values['model-dir'], maxTokens: positiveInt('max-tokens', values['max-tokens'], 512) } : null,
     layout: {
-      ...(values.layouts !== undefined ? { layouts: parseLayouts(values.layouts) } : {}),
+      ...(values.layouts !== undefined ? { layouts: parseLayouts(values.layouts), umapMaxRows: Infinity } : {}),
       vaeEpochs: positiveInt('vae-epochs', values['vae-epochs'], DEFAULT_LAYOUT_OPTIONS.vaeEpochs),
       vaeSample: positiveInt('vae-sample', values['vae-sample'], DEFAULT_LAYOUT_OPTIONS.vaeSample),
       ...(values.ks !== undefined ? { ks: values.ks.split(',').map((v) => positiveInt('ks', v.trim(), 0)) } : {}),

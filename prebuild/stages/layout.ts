@@ -45,17 +45,23 @@ export interface LayoutOptions {
   silhouetteSample: number;
   /** Rows UMAP is fitted on; the rest are transformed. */
   umapSample: number;
+  /**
+   * Above this many functions UMAP-2 is left out (umap-js transforms ~500 rows/s here: 578k rows
+   * would take ~20 minutes for a comparison layout). Infinity when --layouts names it explicitly.
+   */
+  umapMaxRows: number;
   seed: number;
 }
 
 export const DEFAULT_LAYOUT_OPTIONS: LayoutOptions = {
   layouts: ['vae-3', 'pca-2', 'pca-3', 'umap-2'],
-  vaeSample: 100_000,
+  vaeSample: 20_000,
   vaeEpochs: 30,
   ks: [8, 12, 16, 24, 32, 48, 64, 96, 128, 150],
   k: null,
   silhouetteSample: 25_000,
   umapSample: 5_000,
+  umapMaxRows: 200_000,
   seed: 1,
 };
 
@@ -289,7 +295,9 @@ export async function runLayout(
       }
     }
 
-    if (layouts.includes('umap-2')) {
+    if (layouts.includes('umap-2') && n > opts.umapMaxRows) {
+      log(`umap-2 left out: ${n} functions is above ${opts.umapMaxRows} (name it in --layouts to make it anyway)`);
+    } else if (layouts.includes('umap-2')) {
       const sample = sampleRows(n, Math.min(n, opts.umapSample), opts.seed + 7);
       // UMAP on the first 50 principal components, as is usual: faster, and less noise.
       const pcs = Math.min(50, pca.k);

@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import type { Manifest } from '../../src/core/data/manifest.ts';
 import type { DatasetStats } from '../../src/core/data/stats.ts';
 import { memoryAsyncBuffer, readRowById, shardForId } from '../../src/core/data/parquet-read.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { launchBrowser, openPage, type Browser } from './helpers/browser.ts';
 import { HOSTILE, makeCorrupt, makeHostile, makeOtherSchema, prebuildDataSet, readManifest } from './helpers/data.ts';
 import { ROOT, buildSite, copyDataSet, run, startPreview, type Preview } from './helpers/site.ts';
@@ -389,3 +390,101 @@ describe('semantic search', () => {
     await page.close();
   });
 });
+
+describe('maps and clusters', () => {
+  it('shows the layout report: sweep, explained variance, VAE losses, quality per layout and cluster cards', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/clusters`);
+    await page.locator('[data-view="clusters"][data-ready="true"]').waitFor({ timeout: 60_000 });
+    const report = JSON.parse(readFileSync(join(dist, 'data', 'layout-report.json'), 'utf8')) as { k: number; sweep: unknown[]; quality: { layout: string }[] };
+    expect(await page.locator('[data-testid="cluster-k"]').textContent()).toBe(String(report.k));
+    for (const name of ['silhouette-sweep', 'explained-variance', 'vae-loss', 'vae-kl']) {
+      await expect.poll(() => page.locator(`[data-chart="${name}"] svg`).count(), { message: name }).toBeGreaterThan(0);
+    }
+    expect(await page.locator('[data-chart="silhouette-sweep"] svg g[aria-label="dot"] circle').count()).toBe(report.sweep.length);
+    expect(await page.locator('[data-table="layout-quality"] tbody tr').count()).toBe(report.quality.length);
+    expect(await page.locator('[data-testid="cluster-cards"] > li').count()).toBe(report.k);
+    await page.screenshot({ path: join(ARTIFACTS, 'clusters.png'), fullPage: true });
+    // A card opens its cluster on the map, filtered to it.
+    const card = page.locator('[data-testid="cluster-cards"] > li').first();
+    const cluster = await card.getAttribute('data-cluster');
+    await card.locator('button.head').click();
+    await waitForMap(page);
+    expect(page.url()).toContain(`cluster=${cluster}`);
+    const shown = Number(await page.locator('[data-testid="map"]').getAttribute('data-shown'));
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(manifest.counts.functions);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('filters change the number of points drawn, and live in the link', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map?kind=method`);
+    await waitForMap(page);
+    const methods = Number(await page.locator('[data-testid="map"]').getAttribute('data-shown'));
+    const [row] = await duck<{ n: number }>(`SELECT count(*)::INT n FROM read_parquet('${join(dist, 'data', manifest.tables.functions![0]!.path)}') WHERE kind = 'method'`);
+    expect(methods).toBe(row!.n);
+    await page.locator('[data-testid="filter-doc"]').selectOption('yes');
+    await expect.poll(() => page.url()).toContain('doc=1');
+    const [both] = await duck<{ n: number }>(
+      `SELECT count(*)::INT n FROM read_parquet('${join(dist, 'data', manifest.tables.functions![0]!.path)}') WHERE kind = 'method' AND docstyle <> 'none'`,
+    );
+    await expect.poll(async () => Number(await page.locator('[data-testid="map"]').getAttribute('data-shown'))).toBe(both!.n);
+    await page.locator('[data-testid="filters-clear"]').click();
+    await expect.poll(async () => Number(await page.locator('[data-testid="map"]').getAttribute('data-shown'))).toBe(manifest.counts.functions);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('switches to 3-D on the VAE-3 map and recolours by package', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map`);
+    await waitForMap(page);
+    await page.locator('[data-testid="toggle-3d"]').check();
+    await expect.poll(() => page.locator('[data-testid="map"]').getAttribute('data-dims')).toBe('3');
+    expect(page.url()).toContain('dims=3');
+    await page.locator('[data-testid="color-by"]').selectOption('package');
+    await expect.poll(() => page.locator('[data-testid="map"]').getAttribute('data-color-by')).toBe('package');
+    expect(await page.locator('[data-testid="legend"] li').count()).toBe(manifest.counts.repos);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(ARTIFACTS, 'map-3d.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('trains a VAE in the browser, shows the loss per epoch, clusters by silhouette sweep and draws the new map', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/train`);
+    await page.locator('[data-testid="train-backend"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('[data-testid="train-backend"]').textContent()).toBe('wasm');
+    await page.locator('[data-testid="train-epochs"]').fill('5');
+    await page.locator('[data-testid="train-start"]').click();
+    // The table grows epoch by epoch while training runs.
+    await expect.poll(() => page.locator('[data-testid="train-epochs-table"] tbody tr').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+    await page.locator('[data-testid="train-show-map"]').waitFor({ timeout: 120_000 });
+    expect(await page.locator('[data-testid="train-epochs-table"] tbody tr').count()).toBe(5);
+    expect(await page.locator('[data-chart="train-loss"] svg').count()).toBe(1);
+    expect(await page.locator('[data-chart="train-sweep"] svg').count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'train.png'), fullPage: true });
+    await page.locator('[data-testid="train-show-map"]').click();
+    await waitForMap(page);
+    expect(page.url()).toContain('layout=trained');
+    expect(await page.locator('[data-testid="map"]').getAttribute('data-color-by')).toBe('cluster');
+    expect(await page.locator('[data-testid="legend"] li').count()).toBeGreaterThan(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+async function duck<T>(sql: string): Promise<T[]> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  try {
+    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
