@@ -2,6 +2,7 @@
 // Views ask here for the data set, the layout, a function's details and the statistics; nothing in
 // the UI talks to the worker, hyparquet or DuckDB any other way.
 import * as Comlink from 'comlink';
+import type { Manifest } from '../../core/data/manifest.ts';
 import type {
   DataApi,
   DataError,
@@ -62,6 +63,11 @@ function api(): Comlink.Remote<DataApi> {
     remote = Comlink.wrap<DataApi>(worker);
   }
   return remote;
+}
+
+/** The checked manifest and its URL, for workers that open the same data set (dedup). */
+export function getManifestInfo(): Promise<{ manifestUrl: string; manifest: Manifest } | null> {
+  return api().manifestInfo() as Promise<{ manifestUrl: string; manifest: Manifest } | null>;
 }
 
 /** Opens the data set the page URL names (`./data/` or `?data=`); resolves once, later calls share it. */
