@@ -124,7 +124,10 @@ export async function makeHostile(from: string, to: string): Promise<number> {
         CASE WHEN id = ${id} THEN ${q(HOSTILE.body)} ELSE body END AS body)
      FROM read_parquet($FILE) ORDER BY id`,
   );
-  const [x0, y0] = layout.bounds.min as [number, number];
+  // Lower left on screen: smallest x, largest y (the map's y axis points down), clear of the
+  // panels at the top left and on the right.
+  const x0 = layout.bounds.min[0]!;
+  const y0 = layout.bounds.max[1]!;
   await rewrite(
     layoutShard,
     `SELECT * REPLACE (
