@@ -60,6 +60,8 @@ async function main(): Promise<void> {
     const section = renderSection(result, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
     process.stdout.write(`${section}\n\n`);
     const re = new RegExp(`<!-- bench:${result.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} -->[\\s\\S]*?<!-- /bench:[^>]*-->`);
+    // Re-read just before writing: another benchmark run may have rewritten its own section since.
+    doc = await readFile(benchFile, 'utf8').catch(() => doc);
     doc = re.test(doc) ? doc.replace(re, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
     await writeFile(benchFile, doc);
   }
