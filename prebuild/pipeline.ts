@@ -153,7 +153,7 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
   const layoutOpts: LayoutOptions = { ...DEFAULT_LAYOUT_OPTIONS, ...opts.layout };
   const layoutOut = await stage(
     'layout',
-    sha256Text('layout-v3', JSON.stringify(layoutOpts), outputsDigest(layoutInput), outputsDigest(tablesOut)),
+    sha256Text('layout-v4', JSON.stringify(layoutOpts), outputsDigest(layoutInput), outputsDigest(tablesOut)),
     () => runLayout(outDir, layoutInput, tablesOut.tables[TABLE.functions] ?? [], layoutOpts, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 

@@ -87,11 +87,10 @@ export interface LayoutReportJson {
   default_layout: string;
   k: number;
   k_chosen_by: string;
-  sweep: { k: number; silhouette: number; inertia: number; ms: number }[];
-  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; samples_per_sec: number; lr: number }[]; backend: string; train_rows: number } | null;
+  sweep: { k: number; silhouette: number; inertia: number }[];
+  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; lr: number }[]; backend: string; train_rows: number } | null;
   pca_explained_variance_ratio: number[];
-  quality: { layout: string; dims: number; k: number; silhouette_layout: number; silhouette_original: number; nmi_package: number; ms: number }[];
-  timings_s: Record<string, number>;
+  quality: { layout: string; dims: number; k: number; silhouette_layout: number; silhouette_original: number; nmi_package: number }[];
 }
 
 export interface ClusterCardRow {

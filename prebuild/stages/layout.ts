@@ -154,7 +154,6 @@ interface QualityRow {
   silhouette_layout: number;
   silhouette_original: number;
   nmi_package: number;
-  ms: number;
 }
 
 export interface LayoutReport {
@@ -163,11 +162,10 @@ export interface LayoutReport {
   default_layout: string;
   k: number;
   k_chosen_by: 'silhouette sweep' | 'setting';
-  sweep: { k: number; silhouette: number; inertia: number; ms: number }[];
-  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; samples_per_sec: number; lr: number }[]; backend: string; train_rows: number } | null;
+  sweep: { k: number; silhouette: number; inertia: number }[];
+  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; lr: number }[]; backend: string; train_rows: number } | null;
   pca_explained_variance_ratio: number[];
   quality: QualityRow[];
-  timings_s: Record<string, number>;
 }
 
 export async function runLayout(
@@ -268,7 +266,8 @@ export async function runLayout(
               shown = Math.max(shown, at);
             },
             onEpoch: (s) =>
-              epochs.push({ epoch: s.epoch, recon: s.reconLoss, kl: s.klLoss, kl_per_dim: s.klPerDim, samples_per_sec: Math.round(s.samplesPerSec), lr: s.lr }),
+              // No timings in the report: it is a data set file, and reruns must give the same bytes.
+              epochs.push({ epoch: s.epoch, recon: s.reconLoss, kl: s.klLoss, kl_per_dim: s.klPerDim, lr: s.lr }),
           }),
         );
         bar.done();
@@ -343,7 +342,7 @@ export async function runLayout(
           onStep: (s, done, all) => log(`sweep ${done}/${all}: k=${s.k} silhouette ${s.silhouette.toFixed(3)} (${Math.round(s.ms)} ms)`),
         }),
       );
-      sweep = r.steps.map((s) => ({ k: s.k, silhouette: s.silhouette, inertia: s.inertia, ms: Math.round(s.ms) }));
+      sweep = r.steps.map((s) => ({ k: s.k, silhouette: s.silhouette, inertia: s.inertia }));
       k = Number.isFinite(r.bestK) ? r.bestK : Math.min(8, n);
     }
     k = Math.max(1, Math.min(k, n));
@@ -360,7 +359,6 @@ export async function runLayout(
     const original = gather(c, qualitySample);
     const quality: QualityRow[] = [];
     for (const m of made) {
-      const t0 = performance.now();
       const labels = m === main ? km.assignments : (await kmeans(m.coords, n, m.dims, { k, seed: opts.seed })).assignments;
       const lay = new Float32Array(qualitySample.length * m.dims);
       const lab = new Int32Array(qualitySample.length);
@@ -376,7 +374,6 @@ export async function runLayout(
         silhouette_layout: q.layout,
         silhouette_original: q.original,
         nmi_package: normalizedMutualInformation(labels, meta.repo),
-        ms: Math.round(performance.now() - t0),
       });
       log(`quality ${m.name}: silhouette ${q.layout.toFixed(3)} in the layout, ${q.original.toFixed(3)} in ${d}-d; NMI vs package ${quality[quality.length - 1]!.nmi_package.toFixed(3)}`);
     }
@@ -425,11 +422,11 @@ export async function runLayout(
       vae: vaeReport,
       pca_explained_variance_ratio: Array.from(pca.explainedVarianceRatio),
       quality,
-      timings_s: timings,
     };
+    log(`timings (s): ${JSON.stringify(timings)}`);
     await writeFileAtomic(join(outDir, 'layout-report.json'), JSON.stringify(report, null, 1));
     out.models['layout-report'] = [await describeFile(outDir, 'layout-report.json')];
-    out.facts = { layout: infos[0], layouts: infos, pca_explained_variance_ratio: report.pca_explained_variance_ratio, layout_report: report };
+    out.facts = { layout: infos[0], layouts: infos, pca_explained_variance_ratio: report.pca_explained_variance_ratio, layout_report: report, layout_timings_s: timings };
     return out;
   } finally {
     db.close();

@@ -481,7 +481,9 @@ export async function serializeVae(model: VaeModel): Promise<{ json: string; bin
     all.set(p, o);
     o += p.length;
   }
-  const json: VaeJson = { format: FORMAT, version: VERSION, inputDim: model.inputDim, settings: model.settings, backend: model.backend, history: model.history, tensors };
+  // Throughput is left out of the saved history (as 0): the same training must give the same bytes.
+  const history = model.history.map((h) => ({ ...h, samplesPerSec: 0 }));
+  const json: VaeJson = { format: FORMAT, version: VERSION, inputDim: model.inputDim, settings: model.settings, backend: model.backend, history, tensors };
   return { json: JSON.stringify(json), binary: new Uint8Array(all.buffer) };
 }
 
