@@ -76,7 +76,8 @@ describe(`VAE (tfjs ${choice.backend} backend)`, () => {
       const back = deserializeVae(json, shifted.subarray(1));
       try {
         expect(back.settings).toEqual(a.settings);
-        expect(back.history).toEqual(a.history);
+        // The saved history keeps the losses; throughput is zeroed so saving is byte-stable.
+        expect(back.history).toEqual(a.history.map((h) => ({ ...h, samplesPerSec: 0 })));
         const zr = await encode(back, mix.data, mix.n, 100); // different chunking, same result
         expect(Array.from(zr)).toEqual(Array.from(za));
       } finally {
