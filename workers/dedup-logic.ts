@@ -2,10 +2,11 @@
 // data: indexing the prebuilt `dedup` table by threshold, the per-package / per-language unique
 // shares, group summaries, and re-running the dedup core (src/core/dedup) over a few functions at a
 // threshold of the visitor's choosing.
-import type { Node, Parser } from 'web-tree-sitter';
 import { louvainCommunities } from '../src/core/dedup/communities.ts';
 import { connectedComponents } from '../src/core/dedup/components.ts';
-import { extractFeatures, type FeatureBag } from '../src/core/dedup/features.ts';
+import type { FeatureBag } from '../src/core/dedup/features.ts';
+import { bodyFeatures } from '../src/core/dedup/body-features.ts';
+export { bodyFeatures };
 import { bandHashes, candidatePairs, optimalParams } from '../src/core/dedup/lsh.ts';
 import { estimateJaccard, weightedMinHash } from '../src/core/dedup/minhash.ts';
 import { kindWeights, type DedupSettings } from '../src/core/dedup/settings.ts';
@@ -201,39 +202,6 @@ export function summarise(level: DedupLevel, index: FunctionIndex, g: number): G
   };
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Features of function bodies (as prebuild/stages/dedup-worker.ts computes them).
-
-/** The definition node of a parsed function body: the first function_definition, or a decorated one's definition. */
-function definitionOf(root: Node): Node | null {
-  const cursor = root.walk();
-  try {
-    for (;;) {
-      const node = cursor.currentNode;
-      if (node.type === 'function_definition') return node;
-      if (node.type === 'decorated_definition') return node.childForFieldName('definition');
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return null;
-    }
-  } finally {
-    cursor.delete();
-  }
-}
-
-/** Features of one body, or null when it does not parse (same wrapping as the prebuild's). */
-export function bodyFeatures(parser: Parser, body: string): FeatureBag | null {
-  // Method bodies are indented whole lines: under `if 1:` any indentation is a valid block.
-  const src = /^[ \t]/.test(body) ? `if 1:\n${body}` : body;
-  const tree = parser.parse(src);
-  if (!tree) return null;
-  try {
-    if (tree.rootNode.hasError) return null;
-    const node = definitionOf(tree.rootNode);
-    return node ? extractFeatures(node) : null;
-  } finally {
-    tree.delete();
-  }
-}
 
 const normKey = (bag: FeatureBag): number => bag.normHash[0] * 4294967296 + bag.normHash[1];
 

@@ -8,7 +8,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { Manifest } from '../src/core/data/manifest.ts';
 import { validateManifest } from '../src/core/data/manifest.ts';
-import { kmeans } from '../src/core/cluster/kmeans.ts';
+import { kmeans, sampleIndices } from '../src/core/cluster/kmeans.ts';
 import { silhouetteSweep } from '../src/core/cluster/silhouette.ts';
 import { initTfBackend, type TfBackendChoice } from '../src/core/gpu/tf-backend.ts';
 import { deserializeVae, disposeVae, encode, serializeVae, trainVae, type VaeEpochStats, type VaeModel, type VaeSettings } from '../src/core/reduce/vae.ts';
@@ -121,17 +121,9 @@ function data(): Promise<LoadedVectors> {
   return vectors;
 }
 
+/** A seeded sample of m distinct row indices, sorted (the clustering core's sampler). */
 function sampleRows(n: number, m: number, seed: number): Int32Array {
-  if (m >= n) return Int32Array.from({ length: n }, (_, i) => i);
-  const rng = createRng(seed);
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.int(n - i);
-    const t = idx[i]!;
-    idx[i] = idx[j]!;
-    idx[j] = t;
-  }
-  return idx.subarray(0, m).sort();
+  return sampleIndices(n, m, createRng(seed));
 }
 
 const api = {

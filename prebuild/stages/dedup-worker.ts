@@ -1,8 +1,9 @@
 // One dedup thread: parses function bodies with web-tree-sitter and returns their feature bags.
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import { Language, type Node, Parser } from 'web-tree-sitter';
-import { extractFeatures, type FeatureBag } from '../../src/core/dedup/features.ts';
+import { Language, Parser } from 'web-tree-sitter';
+import type { FeatureBag } from '../../src/core/dedup/features.ts';
+import { bodyFeatures } from '../../src/core/dedup/body-features.ts';
 import { N_KINDS } from '../../src/core/dedup/settings.ts';
 import { loadPythonExtractor, pythonGrammarPath } from '../grammars.ts';
 import type { DedupRequest, DedupResponse } from './dedup-protocol.ts';
@@ -29,36 +30,6 @@ port.on('message', (req: DedupRequest) => {
   );
 });
 
-/** The definition node of a parsed function body: the first function_definition, or a decorated one's definition. */
-function definitionOf(root: Node): Node | null {
-  const cursor = root.walk();
-  try {
-    for (;;) {
-      const node = cursor.currentNode;
-      if (node.type === 'function_definition') return node;
-      if (node.type === 'decorated_definition') return node.childForFieldName('definition');
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return null;
-    }
-  } finally {
-    cursor.delete();
-  }
-}
-
-/** Features of one body, or null when it does not parse. */
-export function bodyFeatures(parser: Parser, body: string): FeatureBag | null {
-  // Method bodies are indented whole lines: under `if 1:` any indentation is a valid block.
-  const src = /^[ \t]/.test(body) ? `if 1:\n${body}` : body;
-  const tree = parser.parse(src);
-  if (!tree) return null;
-  try {
-    if (tree.rootNode.hasError) return null;
-    const node = definitionOf(tree.rootNode);
-    return node ? extractFeatures(node) : null;
-  } finally {
-    tree.delete();
-  }
-}
 
 async function handle(req: DedupRequest): Promise<DedupResponse> {
   const parser = await parserPromise;

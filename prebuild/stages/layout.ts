@@ -12,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmbeddingInfo, LayoutInfo, ManifestFile } from '../../src/core/data/manifest.ts';
 import { TABLE } from '../../src/core/data/schema.ts';
-import { kmeans } from '../../src/core/cluster/kmeans.ts';
+import { kmeans, sampleIndices } from '../../src/core/cluster/kmeans.ts';
 import { clusterCards, functionLabelText } from '../../src/core/cluster/labels.ts';
 import { layoutQuality, normalizedMutualInformation } from '../../src/core/cluster/metrics.ts';
 import { silhouetteSweep } from '../../src/core/cluster/silhouette.ts';
@@ -124,18 +124,9 @@ function gather(c: Codes, rows: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** A seeded sample of m distinct row indices, sorted. */
+/** A seeded sample of m distinct row indices, sorted (the clustering core's sampler). */
 function sampleRows(n: number, m: number, seed: number): Int32Array {
-  if (m >= n) return Int32Array.from({ length: n }, (_, i) => i);
-  const rng = createRng(seed);
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.int(n - i);
-    const t = idx[i]!;
-    idx[i] = idx[j]!;
-    idx[j] = t;
-  }
-  return idx.subarray(0, m).sort();
+  return sampleIndices(n, m, createRng(seed));
 }
 
 const CHUNK = 16_384;
