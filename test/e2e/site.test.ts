@@ -446,9 +446,12 @@ describe('maps and clusters', () => {
     await page.locator('[data-testid="toggle-3d"]').check();
     await expect.poll(() => page.locator('[data-testid="map"]').getAttribute('data-dims')).toBe('3');
     expect(page.url()).toContain('dims=3');
+    // Coloured by cluster, the biggest clusters' labels sit at their centroids.
+    expect(Number(await page.locator('[data-testid="map"]').getAttribute('data-labels'))).toBeGreaterThan(0);
     await page.locator('[data-testid="color-by"]').selectOption('package');
     await expect.poll(() => page.locator('[data-testid="map"]').getAttribute('data-color-by')).toBe('package');
     expect(await page.locator('[data-testid="legend"] li').count()).toBe(manifest.counts.repos);
+    expect(await page.locator('[data-testid="map"]').getAttribute('data-labels')).toBe('0');
     await page.waitForTimeout(500);
     await page.screenshot({ path: join(ARTIFACTS, 'map-3d.png') });
     expect(errors).toEqual([]);
