@@ -1,4 +1,4 @@
-// The prebuild pipeline: sources -> extract -> tables -> stats -> dedup -> embed -> layout -> manifest.
+// The prebuild pipeline: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> ivf -> manifest.
 // Each stage reads the previous stages' files and is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { dedupInputHash, runDedupStage } from './stages/dedup.ts';
 import { runEmbedTfidf, type EmbedOptions } from './stages/embed-tfidf.ts';
 import { DEFAULT_LAYOUT_OPTIONS, runLayout, type LayoutOptions } from './stages/layout.ts';
 import { embedJinaInputHash, runEmbedJina } from './stages/embed-jina.ts';
+import { runIvf } from './stages/ivf.ts';
 import { writeManifest } from './stages/manifest.ts';
 
 export interface PrebuildOptions {
@@ -157,13 +158,26 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     () => runLayout(outDir, layoutInput, tablesOut.tables[TABLE.functions] ?? [], layoutOpts, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
+  // IVF partitions of every embedding, for searches that read only the partitions they probe.
+  const embedStages = [embedOut, ...(jinaOut ? [jinaOut] : [])];
+  const ivfOut = await stage('ivf', sha256Text('ivf-v1', ...embedStages.map(outputsDigest)), () =>
+    runIvf(
+      outDir,
+      embedStages.map((s) => {
+        const info = s.facts.embedding as EmbeddingInfo;
+        return { info, shards: s.tables[info.table] ?? [] };
+      }),
+      opts.embed.seed,
+      join(workDir, 'duckdb-tmp'),
+    ),
+  );
+
   const manifest = await measured('manifest', timings, async () => {
-    const embeddings = [embedOut.facts.embedding as EmbeddingInfo];
-    if (jinaOut) embeddings.push(jinaOut.facts.embedding as EmbeddingInfo);
+    const embeddings = ivfOut.facts.ivf_embeddings as EmbeddingInfo[];
     const layouts = (layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), layoutOut],
+      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), ivfOut, layoutOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,

@@ -9,6 +9,9 @@ import { validateManifest } from '../src/core/data/manifest.ts';
 import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src/core/embed/tfidf-svd.ts';
 import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
 import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
+import { deserializeIvf, partitionRows, probePartitions, type IvfIndex } from '../src/core/search/ivf.ts';
+import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
 import { embedderNameOf, embeddingFor, loadVectors, type EmbedderName, type Int8Block, type LoadedVectors } from './shared/vectors.ts';
@@ -21,6 +24,8 @@ export interface SearchEmbedding {
   dim: number;
   dtype: string;
   rows: number;
+  /** IVF partitions available for this embedding (null: exact search only). */
+  nlist: number | null;
 }
 
 export interface SearchInfo {
@@ -38,6 +43,8 @@ export interface SearchRequest {
   metric: 'minkowski' | 'cosine';
   p: number;
   k: number;
+  /** IVF: visit only the nearest `nprobe` partitions (read by range requests); null = exact search. */
+  nprobe?: number | null;
 }
 
 export interface SearchProgress {
@@ -64,6 +71,8 @@ export interface SearchResponse {
   scanned: number;
   /** Bytes fetched for this query (0 once the vectors are in memory). */
   bytesFetched: number;
+  /** IVF: partitions visited of all (null for exact search). */
+  ivf: { nprobe: number; nlist: number } | null;
 }
 
 let base: URL | null = null;
@@ -128,6 +137,81 @@ function storedVector(v: LoadedVectors, id: number): Float32Array {
   throw new Error(`function ${id} has no vector in ${v.info.table}`);
 }
 
+// IVF: the partition index per embedding, and the partitioned shards opened for range reads. The
+// bytes a query reads are counted through `ivfBytes`, reset per query.
+const ivfIndexes = new Map<string, Promise<IvfIndex>>();
+const ivfFiles = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
+const ivfBytes = { n: 0 };
+
+function ivfIndex(info: EmbeddingInfo): Promise<IvfIndex> {
+  const key = info.ivf!.index;
+  let p = ivfIndexes.get(key);
+  if (!p) {
+    const f = manifest!.models[key]?.[0];
+    if (!f) return Promise.reject(new Error(`the manifest lists no IVF index ${key}`));
+    p = fetchChecked(url(f), f, (n) => (ivfBytes.n += n)).then((b) => deserializeIvf(b));
+    p.catch(() => ivfIndexes.delete(key));
+    ivfIndexes.set(key, p);
+  }
+  return p;
+}
+
+function ivfFile(f: ManifestFile): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
+  let p = ivfFiles.get(f.path);
+  if (!p) {
+    p = (async () => {
+      const file = httpAsyncBuffer(url(f), f.bytes, { onBytes: (n) => (ivfBytes.n += n) });
+      return { file, metadata: await readParquetMetadata(file, f.path) };
+    })();
+    p.catch(() => ivfFiles.delete(f.path));
+    ivfFiles.set(f.path, p);
+  }
+  return p;
+}
+
+/**
+ * IVF search: rank the centroids, then range-read and scan exactly the rows of the `nprobe`
+ * nearest partitions (contiguous in the partition-sorted shards).
+ */
+async function ivfRank(query: Float32Array, info: EmbeddingInfo, nprobe: number, k: number, metric: KnnMetric) {
+  const index = await ivfIndex(info);
+  const shards = manifest!.tables[info.ivf!.table] ?? [];
+  const starts: number[] = [];
+  let acc = 0;
+  for (const f of shards) {
+    starts.push(acc);
+    acc += f.rows ?? 0;
+  }
+  const parts = probePartitions(index, query, Math.min(nprobe, index.nlist), metric);
+  const q = new KnnQuery(query, k, metric);
+  let rows = 0;
+  for (const part of parts) {
+    const { rowStart, rowEnd } = partitionRows(index, part);
+    for (let s = 0; s < shards.length; s++) {
+      const f = shards[s]!;
+      const a = Math.max(rowStart, starts[s]!);
+      const b = Math.min(rowEnd, starts[s]! + (f.rows ?? 0));
+      if (b <= a) continue;
+      const { file, metadata } = await ivfFile(f);
+      const { columns, rows: n } = await readParquetColumns(file, f.path, ['id', 'embedding', 'scale'], {
+        metadata,
+        rowStart: a - starts[s]!,
+        rowEnd: b - starts[s]!,
+        utf8: false,
+      });
+      const codes = new Int8Array(n * info.dim);
+      for (let i = 0; i < n; i++) {
+        const v = columns.embedding![i] as Uint8Array;
+        codes.set(new Int8Array(v.buffer, v.byteOffset, info.dim), i * info.dim);
+      }
+      q.add({ kind: 'int8', ids: toUint32Array(columns.id!), codes, scales: toFloat32Array(columns.scale!), dim: info.dim });
+      rows += n;
+    }
+  }
+  const r = q.result();
+  return { ids: r.ids, distances: r.distances, rows, nprobe: parts.length, nlist: index.nlist, backend: q.usesSimd ? 'WASM SIMD' : 'JS' };
+}
+
 let gpu: Promise<WebGpuKnn | null> | null = null;
 
 /**
@@ -154,6 +238,49 @@ async function rank(query: Float32Array, blocks: Int8Block[], k: number, metric:
   return { ids: r.ids, distances: r.distances, backend: q.usesSimd ? 'WASM SIMD' : 'JS' };
 }
 
+async function queryVector(req: SearchRequest, info: EmbeddingInfo, report: (p: SearchProgress) => void): Promise<Float32Array> {
+  if (req.vector) {
+    if (req.vector.length !== info.dim) throw new Error(`the query vector has ${req.vector.length} dimensions, ${info.model} has ${info.dim}`);
+    return req.vector;
+  }
+  const text = (req.query ?? '').trim();
+  if (!text) throw new Error('type something to search for');
+  if (req.embedder !== 'tfidf') throw new Error('a Jina query is embedded by the embed worker: pass its vector');
+  report({ phase: 'embedding', done: 0, total: 1 });
+  tfidf ??= loadTfidf();
+  return (await tfidf).embedSync([text]);
+}
+
+async function ivfSearch(req: SearchRequest, info: EmbeddingInfo, report: (p: SearchProgress) => void): Promise<SearchResponse> {
+  const t1 = performance.now();
+  const query = await queryVector(req, info, report);
+  const t2 = performance.now();
+  ivfBytes.n = 0;
+  const metric: KnnMetric = req.metric === 'cosine' ? { kind: 'cosine' } : { kind: 'minkowski', p: req.p };
+  report({ phase: 'ranking', done: 0, total: req.nprobe ?? 0 });
+  const r = await ivfRank(query, info, req.nprobe!, req.k, metric);
+  const t3 = performance.now();
+  return Comlink.transfer(
+    {
+      ids: r.ids,
+      distances: r.distances,
+      embedder: req.embedder,
+      model: info.model,
+      metric: req.metric,
+      p: req.p,
+      isMetric: req.metric === 'cosine' || req.p >= 1,
+      backend: r.backend,
+      embedMs: Math.round(t2 - t1),
+      loadMs: 0,
+      searchMs: Math.round(t3 - t2),
+      scanned: r.rows,
+      bytesFetched: ivfBytes.n,
+      ivf: { nprobe: r.nprobe, nlist: r.nlist },
+    },
+    [r.ids.buffer, r.distances.buffer],
+  );
+}
+
 const api = {
   async open(manifestUrl: string, m: Manifest): Promise<SearchInfo> {
     manifest = validateManifest(m);
@@ -167,6 +294,7 @@ const api = {
       dim: e.dim,
       dtype: e.dtype,
       rows: (manifest!.tables[e.table] ?? []).reduce((n, f) => n + (f.rows ?? 0), 0),
+      nlist: e.ivf?.nlist ?? null,
     }));
     return { embeddings, backend: await backend };
   },
@@ -178,6 +306,9 @@ const api = {
     const info = embeddingForName(req.embedder);
     const counter = { bytes: 0 };
     const t0 = performance.now();
+    if (req.nprobe && !info.ivf) throw new Error(`this data set has no IVF partitions for ${info.model}: use exact search`);
+    if (req.nprobe && req.neighboursOf !== null) throw new Error('neighbours of a function use exact search');
+    if (req.nprobe) return ivfSearch(req, info, report);
     const loaded = await vectorsFor(info, report, counter);
     const t1 = performance.now();
     let query: Float32Array;
@@ -216,6 +347,7 @@ const api = {
         searchMs: Math.round(t3 - t2),
         scanned: loaded.rows,
         bytesFetched: counter.bytes,
+        ivf: null,
       },
       [result.ids.buffer, result.distances.buffer],
     );

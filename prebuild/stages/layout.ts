@@ -66,7 +66,7 @@ export const DEFAULT_LAYOUT_OPTIONS: LayoutOptions = {
 };
 
 /** Every vector of the embedding as int8 codes + scales, in id order. */
-interface Codes {
+export interface Codes {
   ids: Uint32Array;
   codes: Int8Array;
   scales: Float32Array;
@@ -74,7 +74,7 @@ interface Codes {
   dim: number;
 }
 
-async function readCodes(db: Db, paths: string[], total: number, dim: number): Promise<Codes> {
+export async function readCodes(db: Db, paths: string[], total: number, dim: number): Promise<Codes> {
   const ids = new Uint32Array(total);
   const codes = new Int8Array(total * dim);
   const scales = new Float32Array(total);

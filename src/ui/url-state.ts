@@ -41,6 +41,8 @@ export interface SearchState {
   /** Minkowski exponent; Infinity for Chebyshev. */
   p: number;
   k: number;
+  /** IVF: partitions to visit; null = exact search over every vector. */
+  nprobe: number | null;
 }
 
 export interface ViewState {
@@ -71,7 +73,7 @@ export const LIMITS = {
 export function defaultViewState(): ViewState {
   return {
     route: 'map',
-    search: { query: '', embedder: 'tfidf', metric: 'minkowski', p: 2, k: 100 },
+    search: { query: '', embedder: 'tfidf', metric: 'minkowski', p: 2, k: 100, nprobe: null },
     filters: { repos: [], clusters: [], kinds: [], hasDocstring: null, minLines: null, maxLines: null },
     camera: null,
     selected: null,
@@ -103,6 +105,7 @@ export function encodeViewState(s: ViewState): string {
   if (s.search.metric !== d.search.metric) q.set('metric', s.search.metric);
   if (s.search.p !== d.search.p) q.set('p', fmtNumber(s.search.p));
   if (s.search.k !== d.search.k) q.set('k', String(s.search.k));
+  if (s.search.nprobe !== null) q.set('ivf', String(s.search.nprobe));
   const f = s.filters;
   if (f.repos.length) q.set('repo', f.repos.join(','));
   if (f.clusters.length) q.set('cluster', f.clusters.join(','));
@@ -217,6 +220,12 @@ export function decodeViewState(hash: string): DecodeResult {
         const k = parseIntStrict(value, 1, LIMITS.kMax);
         if (k === null) refuse(`k is a whole number from 1 to ${LIMITS.kMax}`);
         else state.search.k = k;
+        break;
+      }
+      case 'ivf': {
+        const v = parseIntStrict(value, 1, 4096);
+        if (v === null) refuse('ivf is the number of partitions to visit, 1 to 4096');
+        else state.search.nprobe = v;
         break;
       }
       case 'repo':

@@ -321,6 +321,34 @@ describe('semantic search', () => {
     }
   });
 
+  it('IVF mode reads only the probed partitions by range requests; probing all of them gives the exact ranking', async () => {
+    const info = manifest.embeddings.find((e) => e.model.startsWith('tfidf'))!;
+    expect(info.ivf).toBeDefined();
+    const nlist = info.ivf!.nlist;
+    expect(nlist).toBeGreaterThan(1);
+    const q = encodeURIComponent(QUERY);
+    const exact = await openPage(browser.context);
+    await exact.page.goto(`${preview.url}#/map?q=${q}&k=30`);
+    const exactIds = await resultIds(exact.page);
+    const all = await openPage(browser.context);
+    await all.page.goto(`${preview.url}#/map?q=${q}&k=30&ivf=${nlist}`);
+    expect(await resultIds(all.page)).toEqual(exactIds);
+    const one = await openPage(browser.context);
+    await one.page.goto(`${preview.url}#/map?q=${q}&k=30&ivf=1`);
+    await resultIds(one.page);
+    const ivf = one.page.locator('[data-testid="search-ivf"]');
+    const scanned = Number(await ivf.getAttribute('data-scanned'));
+    expect(scanned).toBeGreaterThan(0);
+    expect(scanned).toBeLessThan(manifest.counts.functions);
+    const bytes = Number(await ivf.getAttribute('data-bytes'));
+    const vectorBytes = manifest.tables[info.ivf!.table]!.reduce((n, f) => n + f.bytes, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(vectorBytes + manifest.models[info.ivf!.index]![0]!.bytes);
+    expect(await ivf.textContent()).toMatch(new RegExp(`IVF 1/${nlist} partitions`));
+    expect([...exact.errors, ...all.errors, ...one.errors]).toEqual([]);
+    for (const p of [exact, all, one]) await p.page.close();
+  });
+
   it('finds a function’s neighbours from its detail panel, itself first', async () => {
     const { page, errors } = await openPage(browser.context);
     const target = manifest.tables.functions![0]!.id_min! + 7;

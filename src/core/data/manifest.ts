@@ -24,6 +24,12 @@ export interface EmbeddingInfo {
   dtype: 'int8' | 'float16' | 'float32';
   /** Key into `models` for the files the browser needs to embed a query the same way. */
   model_files?: string;
+  /**
+   * The same vectors partitioned for IVF search: `table` holds them sorted by (partition, id) in
+   * small row groups, so a query range-reads only the partitions it probes; `index` is the key into
+   * `models` of the partition index (centroids + partition offsets, core/search/ivf.ts format).
+   */
+  ivf?: { table: string; index: string; nlist: number };
 }
 
 export interface LayoutInfo {

@@ -59,6 +59,7 @@ export async function searchFromView(): Promise<void> {
         metric: s.metric,
         p: s.p,
         k: s.k,
+        nprobe: app.view.neighboursOf === null ? s.nprobe : null,
       },
       (p) => {
         if (my === token) search.progress = p;

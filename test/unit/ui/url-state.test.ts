@@ -4,7 +4,7 @@ import { decodeViewState, defaultViewState, encodeViewState, type ViewState } fr
 function full(): ViewState {
   const s = defaultViewState();
   s.route = 'map';
-  s.search = { query: 'parse a date & time #1 ?x=y', embedder: 'jina', metric: 'minkowski', p: 3, k: 250 };
+  s.search = { query: 'parse a date & time #1 ?x=y', embedder: 'jina', metric: 'minkowski', p: 3, k: 250, nprobe: 16 };
   s.filters = { repos: ['numpy', 'python3-azure'], clusters: [3, 17], kinds: ['method'], hasDocstring: false, minLines: 5, maxLines: 80 };
   s.camera = { x: -12.5, y: 3.25, z: 0.5, zoom: 2.75, rotationX: 30, rotationOrbit: -45 };
   s.selected = 4242;
@@ -69,6 +69,8 @@ describe('permalinks', () => {
     ['#/map?layout=..%2F..%2Fetc', /layout names/],
     ['#/map?color=javascript:alert(1)', /colour is one of/],
     ['#/map?dims=4', /dims is 2 or 3/],
+    ['#/map?ivf=0', /ivf is the number of partitions/],
+    ['#/map?ivf=all', /ivf is the number of partitions/],
     ['#/map?cluster=1,x', /cluster ids/],
     ['#/map?repo=a%00b', /control characters/],
     ['#/nowhere', /unknown view/],
