@@ -10,7 +10,7 @@ import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src
 import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
 import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
 import { deserializeIvf, partitionRows, probePartitions, type IvfIndex } from '../src/core/search/ivf.ts';
-import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
+import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, rowGroupStarts, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
@@ -183,29 +183,55 @@ async function ivfRank(query: Float32Array, info: EmbeddingInfo, nprobe: number,
     acc += f.rows ?? 0;
   }
   const parts = probePartitions(index, query, Math.min(nprobe, index.nlist), metric);
+  // Probed partitions as row ranges of the partition-sorted table, then the row groups that hold
+  // them, each read once (two partitions often share a row group).
+  const ranges = Array.from(parts, (p) => partitionRows(index, p)).sort((x, y) => x.rowStart - y.rowStart);
+  const wanted = (pos: number): boolean => {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = ranges[mid]!;
+      if (pos < r.rowStart) hi = mid - 1;
+      else if (pos >= r.rowEnd) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
   const q = new KnnQuery(query, k, metric);
   let rows = 0;
-  for (const part of parts) {
-    const { rowStart, rowEnd } = partitionRows(index, part);
-    for (let s = 0; s < shards.length; s++) {
-      const f = shards[s]!;
-      const a = Math.max(rowStart, starts[s]!);
-      const b = Math.min(rowEnd, starts[s]! + (f.rows ?? 0));
-      if (b <= a) continue;
-      const { file, metadata } = await ivfFile(f);
+  for (let s = 0; s < shards.length; s++) {
+    const f = shards[s]!;
+    const first = starts[s]!;
+    const last = first + (f.rows ?? 0);
+    if (!ranges.some((r) => r.rowStart < last && r.rowEnd > first)) continue;
+    const { file, metadata } = await ivfFile(f);
+    const groupStarts = rowGroupStarts(metadata);
+    for (let g = 0; g + 1 < groupStarts.length; g++) {
+      const a = first + groupStarts[g]!;
+      const b = first + groupStarts[g + 1]!;
+      if (!ranges.some((r) => r.rowStart < b && r.rowEnd > a)) continue;
       const { columns, rows: n } = await readParquetColumns(file, f.path, ['id', 'embedding', 'scale'], {
         metadata,
-        rowStart: a - starts[s]!,
-        rowEnd: b - starts[s]!,
+        rowStart: groupStarts[g]!,
+        rowEnd: groupStarts[g + 1]!,
         utf8: false,
       });
-      const codes = new Int8Array(n * info.dim);
-      for (let i = 0; i < n; i++) {
+      const allIds = toUint32Array(columns.id!);
+      const allScales = toFloat32Array(columns.scale!);
+      const keep: number[] = [];
+      for (let i = 0; i < n; i++) if (wanted(a + i)) keep.push(i);
+      const ids = new Uint32Array(keep.length);
+      const scales = new Float32Array(keep.length);
+      const codes = new Int8Array(keep.length * info.dim);
+      keep.forEach((i, j) => {
         const v = columns.embedding![i] as Uint8Array;
-        codes.set(new Int8Array(v.buffer, v.byteOffset, info.dim), i * info.dim);
-      }
-      q.add({ kind: 'int8', ids: toUint32Array(columns.id!), codes, scales: toFloat32Array(columns.scale!), dim: info.dim });
-      rows += n;
+        codes.set(new Int8Array(v.buffer, v.byteOffset, info.dim), j * info.dim);
+        ids[j] = allIds[i]!;
+        scales[j] = allScales[i]!;
+      });
+      q.add({ kind: 'int8', ids, codes, scales, dim: info.dim });
+      rows += keep.length;
     }
   }
   const r = q.result();
