@@ -974,6 +974,16 @@ const api = {
     return Comlink.transfer({ mask, shown }, [mask.buffer]);
   },
 
+  /** Name, repository, path, kind and length of many functions at once (selection tables, exports). */
+  describe(ids: Uint32Array): { id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[] {
+    const out = [];
+    for (const id of ids) {
+      const h = hoverInfo(id);
+      if (h) out.push({ id, qualname: h.qualname, name: h.name, repo: h.repo, path: h.path, kind: h.kind, n_lines: h.n_lines });
+    }
+    return out;
+  },
+
   /** Names of the kinds present (function, method, nested…), for the filter controls. */
   kinds(): string[] {
     if (!light) return [];

@@ -57,6 +57,8 @@ export interface ViewState {
   layout: string | null;
   colorBy: ColorBy;
   dims: 2 | 3;
+  /** Lasso polygon in the layout's x, y (2-D), or null: the selection is what lies inside. */
+  selection: [number, number][] | null;
 }
 
 export const LIMITS = {
@@ -68,6 +70,7 @@ export const LIMITS = {
   nameChars: 200,
   coordAbs: 1e9,
   zoomAbs: 64,
+  selectionVertices: 200,
 } as const;
 
 export function defaultViewState(): ViewState {
@@ -81,6 +84,7 @@ export function defaultViewState(): ViewState {
     layout: null,
     colorBy: 'cluster',
     dims: 2,
+    selection: null,
   };
 }
 
@@ -116,6 +120,7 @@ export function encodeViewState(s: ViewState): string {
   if (s.layout !== null) q.set('layout', s.layout);
   if (s.colorBy !== d.colorBy) q.set('color', s.colorBy);
   if (s.dims !== d.dims) q.set('dims', String(s.dims));
+  if (s.selection && s.selection.length >= 3) q.set('sel', s.selection.map(([x, y]) => `${fmtNumber(x)},${fmtNumber(y)}`).join(';'));
   if (s.camera) {
     const c = s.camera;
     const parts = [c.x, c.y, c.zoom].map(fmtNumber);
@@ -282,6 +287,15 @@ export function decodeViewState(hash: string): DecodeResult {
         if (value === '2' || value === '3') state.dims = value === '3' ? 3 : 2;
         else refuse('dims is 2 or 3');
         break;
+      case 'sel': {
+        const pts = value.split(';').map((pair) => pair.split(',').map(parseNumber));
+        if (pts.length < 3 || pts.length > LIMITS.selectionVertices || pts.some((p) => p.length !== 2 || p.some((v) => v === null || Math.abs(v) > LIMITS.coordAbs))) {
+          refuse(`the selection is 3 to ${LIMITS.selectionVertices} points x,y separated by ;`);
+          break;
+        }
+        state.selection = pts.map((p) => [p[0]!, p[1]!] as [number, number]);
+        break;
+      }
       case 'cam': {
         const nums = value.split(',').map(parseNumber);
         if ((nums.length !== 3 && nums.length !== 6) || nums.some((n) => n === null)) {

@@ -468,6 +468,60 @@ describe('maps and clusters', () => {
     await page.close();
   });
 
+  it('selects functions with the lasso, lists them, keeps the polygon in the link and exports CSV and Parquet with the selected ids', async () => {
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map`);
+    await waitForMap(page);
+    const box = (await page.locator('[data-testid="map"]').boundingBox())!;
+    await page.locator('[data-testid="lasso"]').click();
+    // A square around the middle of the map, drawn as a person would.
+    const cx = box.x + box.width * 0.4;
+    const cy = box.y + box.height * 0.5;
+    const r = Math.min(box.width, box.height) * 0.3;
+    await page.mouse.move(cx - r, cy - r);
+    await page.mouse.down();
+    for (const [x, y] of [[cx + r, cy - r], [cx + r, cy + r], [cx - r, cy + r], [cx - r, cy - r + 5]]) await page.mouse.move(x!, y!, { steps: 12 });
+    await page.mouse.up();
+    await expect.poll(() => page.url()).toContain('sel=');
+    const count = Number(await page.locator('[data-testid="selection"]').getAttribute('data-count'));
+    expect(count).toBeGreaterThan(0);
+    // The same polygon over the layout's own coordinates, read from Parquet, selects the same number.
+    const sel = decodeURIComponent(new URL(page.url()).hash).split('sel=')[1]!.split('&')[0]!;
+    const poly = sel.split(';').map((p) => p.split(',').map(Number) as [number, number]);
+    const layout = manifest.layouts.find((l) => l.name === manifest.default_layout)!;
+    const pts = await duck<{ id: number; x: number; y: number }>(
+      `SELECT id, x, y FROM read_parquet([${manifest.tables[layout.table]!.map((f) => `'${join(dist, 'data', f.path)}'`).join(',')}]) ORDER BY id`,
+    );
+    const inside = (x: number, y: number) => {
+      let c = false;
+      for (let a = 0, b = poly.length - 1; a < poly.length; b = a++) {
+        const [xa, ya] = poly[a]!;
+        const [xb, yb] = poly[b]!;
+        if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) c = !c;
+      }
+      return c;
+    };
+    const expected = pts.filter((p) => inside(Math.fround(p.x), Math.fround(p.y))).map((p) => p.id);
+    expect(count, `${sel} / ${JSON.stringify(pts.slice(0, 3))}`).toBe(expected.length);
+    expect(await page.locator('[data-testid="selection"] tbody tr').count()).toBe(Math.min(200, count));
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="export-csv"]').click()]);
+    const csv = readFileSync((await csvDownload.path())!, 'utf8');
+    const csvIds = csv.trim().split('\r\n').slice(1).map((line) => Number(line.split(',')[0]));
+    expect(csvIds.sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+    const [pqDownload] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="export-parquet"]').click()]);
+    const pq = await duck<{ id: bigint | number }>(`SELECT id FROM read_parquet('${(await pqDownload.path())!}') ORDER BY id`);
+    expect(pq.map((r) => Number(r.id))).toEqual([...expected].sort((a, b) => a - b));
+    // The link alone reproduces the selection in a fresh page.
+    const again = await openPage(browser.context);
+    await again.page.goto(page.url());
+    await waitForMap(again.page);
+    await expect.poll(async () => Number(await again.page.locator('[data-testid="selection"]').getAttribute('data-count'))).toBe(count);
+    await page.screenshot({ path: join(ARTIFACTS, 'selection.png') });
+    expect([...errors, ...again.errors]).toEqual([]);
+    await again.page.close();
+    await page.close();
+  });
+
   it('switches to 3-D on the VAE-3 map and recolours by package', async () => {
     const { page, errors } = await openPage(browser.context);
     await page.goto(`${preview.url}#/map`);

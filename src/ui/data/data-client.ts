@@ -30,6 +30,10 @@ export function getFilterMask(filters: MapFilters, layoutName?: string): Promise
   return api().filterMask(JSON.parse(JSON.stringify(filters)) as MapFilters, layoutName) as Promise<{ mask: Uint8Array; shown: number }>;
 }
 
+export function describeFunctions(ids: Uint32Array): Promise<{ id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[]> {
+  return api().describe(ids) as Promise<{ id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[]>;
+}
+
 export function getKinds(): Promise<string[]> {
   return api().kinds() as Promise<string[]>;
 }

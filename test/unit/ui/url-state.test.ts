@@ -11,6 +11,7 @@ function full(): ViewState {
   s.layout = 'vae-3';
   s.colorBy = 'docstyle';
   s.dims = 3;
+  s.selection = [[0.5, -1.25], [3, 4], [-2, 2.5]];
   return s;
 }
 
@@ -70,6 +71,8 @@ describe('permalinks', () => {
     ['#/map?color=javascript:alert(1)', /colour is one of/],
     ['#/map?dims=4', /dims is 2 or 3/],
     ['#/map?ivf=0', /ivf is the number of partitions/],
+    ['#/map?sel=1,2;3,4', /the selection is 3 to 200 points/],
+    ['#/map?sel=1,2;3,x;5,6', /the selection is 3 to 200 points/],
     ['#/map?ivf=all', /ivf is the number of partitions/],
     ['#/map?cluster=1,x', /cluster ids/],
     ['#/map?repo=a%00b', /control characters/],
