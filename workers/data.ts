@@ -984,6 +984,32 @@ const api = {
     return out;
   },
 
+  /**
+   * The function's near-duplicates: the other members of its clone group at each threshold (0.8,
+   * 0.95), at most `limit` each, with names. Empty lists when it is unique or the data set has no dedup.
+   */
+  async duplicatesOf(id: number, limit = 50): Promise<{ threshold: number; size: number; members: HoverInfo[] }[]> {
+    if (!manifest?.tables.dedup?.length) return [];
+    const d = await loadDedup(manifest);
+    const out: { threshold: number; size: number; members: HoverInfo[] }[] = [];
+    const mine = new Map<number, number>();
+    for (let i = 0; i < d.ids.length; i++) if (d.ids[i] === id && d.groups[i]! >= 0) mine.set(Math.round(d.thresholds[i]! * 100), d.groups[i]!);
+    for (const [pct, group] of [...mine].sort((a, b) => a[0] - b[0])) {
+      const members: HoverInfo[] = [];
+      let size = 0;
+      for (let i = 0; i < d.ids.length; i++) {
+        if (d.groups[i] !== group || Math.round(d.thresholds[i]! * 100) !== pct) continue;
+        size++;
+        const other = d.ids[i]!;
+        if (other === id || members.length >= limit) continue;
+        const h = hoverInfo(other);
+        if (h) members.push(h);
+      }
+      if (size > 1) out.push({ threshold: pct / 100, size, members });
+    }
+    return out;
+  },
+
   /** Names of the kinds present (function, method, nested…), for the filter controls. */
   kinds(): string[] {
     if (!light) return [];

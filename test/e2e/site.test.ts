@@ -145,6 +145,35 @@ describe('Code Atlas site', () => {
     const code = (await page.locator('[data-testid="tooltip-code"]').textContent()) ?? '';
     expect(code.startsWith(String(row.body).split('\n')[0]!)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'map-hover.png') });
+    // A click on the same point opens its detail panel with the whole body.
+    await page.mouse.down();
+    await page.mouse.up();
+    const detail = page.locator(`[data-testid="detail"][data-id="${shown}"]`);
+    await detail.locator('[data-testid="detail-code"]').waitFor({ timeout: 30_000 });
+    expect(await detail.locator('[data-testid="detail-code"]').textContent()).toBe(String(row.body));
+    expect(page.url()).toContain(`fn=${shown}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('lists a function’s near-duplicates in its detail panel, each one clickable', async () => {
+    const dedupFiles = manifest.tables.dedup!.map((f) => `'${join(dist, 'data', f.path)}'`).join(',');
+    const [g] = await duck<{ group_id: number; n: number; first_id: number }>(
+      `SELECT group_id, count(*)::INT n, min(id)::INT first_id FROM read_parquet([${dedupFiles}]) WHERE group_id IS NOT NULL AND abs(threshold - 0.8) < 1e-4 GROUP BY group_id HAVING count(*) > 1 ORDER BY n DESC, group_id LIMIT 1`,
+    );
+    expect(g).toBeDefined();
+    const members = (await duck<{ id: number }>(`SELECT id::INT id FROM read_parquet([${dedupFiles}]) WHERE group_id = ${g!.group_id} AND abs(threshold - 0.8) < 1e-4`)).map((r) => r.id);
+    const { page, errors } = await openPage(browser.context);
+    await page.goto(`${preview.url}#/map?fn=${g!.first_id}`);
+    const dups = page.locator('[data-testid="detail-duplicates"][data-threshold="0.8"]');
+    await dups.waitFor({ timeout: 60_000 });
+    const listed = await dups.locator('button[data-id]').evaluateAll((bs) => bs.map((b) => Number(b.getAttribute('data-id'))));
+    expect(listed).toHaveLength(Math.min(50, g!.n - 1));
+    for (const id of listed) expect(members).toContain(id);
+    expect(listed).not.toContain(g!.first_id);
+    await dups.locator('button[data-id]').first().click();
+    await expect.poll(() => page.url()).toContain(`fn=${listed[0]}`);
+    await page.locator(`[data-testid="detail"][data-id="${listed[0]}"] [data-testid="detail-code"]`).waitFor({ timeout: 30_000 });
     expect(errors).toEqual([]);
     await page.close();
   });

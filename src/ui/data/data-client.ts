@@ -34,6 +34,11 @@ export function describeFunctions(ids: Uint32Array): Promise<{ id: number; qualn
   return api().describe(ids) as Promise<{ id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[]>;
 }
 
+/** The other members of a function's clone groups (80% and 95%), with names. */
+export function getDuplicates(id: number): Promise<{ threshold: number; size: number; members: HoverInfo[] }[]> {
+  return api().duplicatesOf(id) as Promise<{ threshold: number; size: number; members: HoverInfo[] }[]>;
+}
+
 export function getKinds(): Promise<string[]> {
   return api().kinds() as Promise<string[]>;
 }
