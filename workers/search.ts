@@ -11,6 +11,7 @@ import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
 import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
 import { deserializeIvf, partitionRows, probePartitions, type IvfIndex } from '../src/core/search/ivf.ts';
 import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, rowGroupStarts, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
+import { vectorBlockFromColumns } from '../src/core/search/dataset-search.ts';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
@@ -217,20 +218,10 @@ async function ivfRank(query: Float32Array, info: EmbeddingInfo, nprobe: number,
         rowEnd: groupStarts[g + 1]!,
         utf8: false,
       });
-      const allIds = toUint32Array(columns.id!);
-      const allScales = toFloat32Array(columns.scale!);
       const keep: number[] = [];
       for (let i = 0; i < n; i++) if (wanted(a + i)) keep.push(i);
-      const ids = new Uint32Array(keep.length);
-      const scales = new Float32Array(keep.length);
-      const codes = new Int8Array(keep.length * info.dim);
-      keep.forEach((i, j) => {
-        const v = columns.embedding![i] as Uint8Array;
-        codes.set(new Int8Array(v.buffer, v.byteOffset, info.dim), j * info.dim);
-        ids[j] = allIds[i]!;
-        scales[j] = allScales[i]!;
-      });
-      q.add({ kind: 'int8', ids, codes, scales, dim: info.dim });
+      const pick = <T,>(col: ArrayLike<T>) => keep.map((i) => col[i]!);
+      q.add(vectorBlockFromColumns(pick(toUint32Array(columns.id!)), pick(columns.embedding!), pick(toFloat32Array(columns.scale!)), info.dim, 'int8', f.path));
       rows += keep.length;
     }
   }

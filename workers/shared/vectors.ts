@@ -2,6 +2,7 @@
 // int8 blocks: ids, codes (n x dim) and one scale per row. Shared by the search and train workers.
 import type { EmbeddingInfo, Manifest } from '../../src/core/data/manifest.ts';
 import { memoryAsyncBuffer, readParquetColumns, toFloat32Array, toUint32Array } from '../../src/core/data/parquet-read.ts';
+import { vectorBlockFromColumns } from '../../src/core/search/dataset-search.ts';
 import type { VectorBlock } from '../../src/core/search/knn.ts';
 import { fetchChecked } from './fetch-checked.ts';
 
@@ -55,17 +56,8 @@ export async function loadVectors(
       const s = next++;
       const f = shards[s]!;
       const bytes = await fetchChecked(new URL(f.path, base).href, f, onBytes);
-      const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, ['id', 'embedding', 'scale'], { utf8: false });
-      const ids = toUint32Array(columns.id!);
-      const scales = toFloat32Array(columns.scale!);
-      const codes = new Int8Array(rows * info.dim);
-      const emb = columns.embedding!;
-      for (let i = 0; i < rows; i++) {
-        const v = emb[i] as Uint8Array | null;
-        if (!v || v.length !== info.dim) throw new Error(`${f.path}: row ${i} has a vector of ${v?.length ?? 0} bytes, expected ${info.dim}`);
-        codes.set(new Int8Array(v.buffer, v.byteOffset, v.length), i * info.dim);
-      }
-      blocks[s] = { kind: 'int8', ids, codes, scales, dim: info.dim };
+      const { columns } = await readParquetColumns(memoryAsyncBuffer(bytes), f.path, ['id', 'embedding', 'scale'], { utf8: false });
+      blocks[s] = vectorBlockFromColumns(toUint32Array(columns.id!), columns.embedding!, toFloat32Array(columns.scale!), info.dim, 'int8', f.path) as Int8Block;
       done++;
       onProgress(done, shards.length);
     }
