@@ -3,8 +3,8 @@
 // every value is parsed into a typed field with bounds, anything unknown or malformed is dropped
 // with a warning the UI shows, and nothing from the URL is ever used as markup or code.
 
-export type Route = 'map' | 'stats' | 'dedup' | 'clusters' | 'train';
-export const ROUTES: readonly Route[] = ['map', 'stats', 'dedup', 'clusters', 'train'];
+export type Route = 'map' | 'stats' | 'dedup' | 'clusters' | 'train' | 'summaries' | 'upload';
+export const ROUTES: readonly Route[] = ['map', 'stats', 'dedup', 'clusters', 'train', 'summaries', 'upload'];
 
 export type Metric = 'minkowski' | 'cosine';
 export type EmbedderName = 'tfidf' | 'jina';
@@ -59,6 +59,14 @@ export interface ViewState {
   dims: 2 | 3;
   /** Lasso polygon in the layout's x, y (2-D), or null: the selection is what lies inside. */
   selection: [number, number][] | null;
+  /** Duplicates view: the similarity threshold shown and the group open (null: defaults / none). */
+  dedupThreshold: number | null;
+  dedupGroup: number | null;
+  /**
+   * An upload kept in this browser (its local id). Uploads never leave the machine, so a link
+   * holding one works only where the upload is stored; elsewhere the view says so.
+   */
+  upload: string | null;
 }
 
 export const LIMITS = {
@@ -85,6 +93,9 @@ export function defaultViewState(): ViewState {
     colorBy: 'cluster',
     dims: 2,
     selection: null,
+    dedupThreshold: null,
+    dedupGroup: null,
+    upload: null,
   };
 }
 
@@ -121,6 +132,9 @@ export function encodeViewState(s: ViewState): string {
   if (s.colorBy !== d.colorBy) q.set('color', s.colorBy);
   if (s.dims !== d.dims) q.set('dims', String(s.dims));
   if (s.selection && s.selection.length >= 3) q.set('sel', s.selection.map(([x, y]) => `${fmtNumber(x)},${fmtNumber(y)}`).join(';'));
+  if (s.dedupThreshold !== null) q.set('th', fmtNumber(s.dedupThreshold));
+  if (s.dedupGroup !== null) q.set('group', String(s.dedupGroup));
+  if (s.upload !== null) q.set('upload', s.upload);
   if (s.camera) {
     const c = s.camera;
     const parts = [c.x, c.y, c.zoom].map(fmtNumber);
@@ -310,6 +324,22 @@ export function decodeViewState(hash: string): DecodeResult {
         state.camera = { x, y, z, zoom, rotationX: rx, rotationOrbit: ro };
         break;
       }
+      case 'th': {
+        const t = parseNumber(value);
+        if (t === null || t <= 0 || t > 1) refuse('the threshold is a similarity above 0 and at most 1');
+        else state.dedupThreshold = t;
+        break;
+      }
+      case 'group': {
+        const g = parseIntStrict(value, 0, 0xffffffff);
+        if (g === null) refuse('not a group id');
+        else state.dedupGroup = g;
+        break;
+      }
+      case 'upload':
+        if (/^[a-z0-9][a-z0-9-]{0,63}$/i.test(value)) state.upload = value;
+        else refuse('upload ids are letters, digits and -');
+        break;
       default:
         warnings.push(`unknown parameter ${quote(key)} ignored`);
     }

@@ -12,6 +12,9 @@ function full(): ViewState {
   s.colorBy = 'docstyle';
   s.dims = 3;
   s.selection = [[0.5, -1.25], [3, 4], [-2, 2.5]];
+  s.dedupThreshold = 0.95;
+  s.dedupGroup = 812;
+  s.upload = 'u-1a2b3c';
   return s;
 }
 
@@ -37,6 +40,16 @@ describe('permalinks', () => {
     expect(encodeViewState(defaultViewState())).toBe('#/map');
     expect(decodeViewState('').state).toEqual(defaultViewState());
     expect(decodeViewState('#/stats').state.route).toBe('stats');
+  });
+
+  it('refuses out-of-range dedup thresholds and malformed upload ids', () => {
+    const r = decodeViewState('#/dedup?th=1.5&group=-3&upload=../x');
+    expect(r.state.dedupThreshold).toBeNull();
+    expect(r.state.dedupGroup).toBeNull();
+    expect(r.state.upload).toBeNull();
+    expect(r.warnings).toHaveLength(3);
+    expect(decodeViewState('#/upload?upload=abc-123').state).toMatchObject({ route: 'upload', upload: 'abc-123' });
+    expect(decodeViewState('#/summaries').state.route).toBe('summaries');
   });
 
   it('2-D cameras carry only x, y and zoom', () => {
