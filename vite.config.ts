@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { CSP_HEADERS, cspPlugin } from './scripts/vite-csp.ts';
 
 // COOP/COEP make the page cross-origin isolated (SharedArrayBuffer, WASM threads). Static hosts
 // that should serve the built site the same way need these two headers (see README).
@@ -10,13 +11,14 @@ const isolationHeaders = {
 
 export default defineConfig({
   base: './',
-  plugins: [svelte()],
+  // cspPlugin: the Content-Security-Policy as a <meta> in the built index.html (scripts/vite-csp.ts).
+  plugins: [svelte(), cspPlugin()],
   worker: { format: 'es' },
   optimizeDeps: {
     include: ['comlink', '@deck.gl/core', '@deck.gl/layers', 'hyparquet', 'hyparquet-compressors', 'apache-arrow'],
     exclude: ['@duckdb/duckdb-wasm', 'web-tree-sitter'],
   },
   server: { headers: isolationHeaders },
-  preview: { headers: isolationHeaders },
+  preview: { headers: { ...isolationHeaders, ...CSP_HEADERS } },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 });

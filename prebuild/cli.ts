@@ -41,13 +41,20 @@ Options:
                             ${DEFAULT_LAYOUT_OPTIONS.umapMaxRows} functions unless named here)
   --vae-epochs N            VAE training epochs (default ${DEFAULT_LAYOUT_OPTIONS.vaeEpochs})
   --vae-sample N            rows the VAE is trained on, a seeded sample (default ${DEFAULT_LAYOUT_OPTIONS.vaeSample})
+  --vae-workers N           threads each VAE batch is split over, data-parallel (default: cores, ${DEFAULT_LAYOUT_OPTIONS.vaeWorkers} here);
+                            the maps are byte-identical for a given N
+  --summarizer-model-dir DIR  also summarise undocumented functions with this seq2seq model (transformers.js layout:
+                            config.json, tokenizer.json, onnx/encoder_model_quantized.onnx,
+                            onnx/decoder_model_merged_quantized.onnx; e.g. Salesforce/codet5-base-multi-sum); copied
+                            to <out>/models/ for the site. Retrieval summaries are always made
+  --summarizer-max N        undocumented functions the seq2seq model summarises at most (default all)
   --ks LIST                 k values the silhouette sweep tries (default ${DEFAULT_LAYOUT_OPTIONS.ks.join(',')})
   --k N                     use this k instead of the sweep's best
   --force                   rerun every stage even when its inputs did not change
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
 
-Stages: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> manifest. A stage whose inputs
+Stages: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> ivf -> summaries -> manifest. A stage whose inputs
 did not change is skipped; a killed run resumes where it stopped.`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -103,7 +110,10 @@ async function main(argv: string[]): Promise<number> {
       layouts: { type: 'string' },
       'vae-epochs': { type: 'string' },
       'vae-sample': { type: 'string' },
+      'vae-workers': { type: 'string' },
       ks: { type: 'string' },
+      'summarizer-model-dir': { type: 'string' },
+      'summarizer-max': { type: 'string' },
       k: { type: 'string' },
       'max-tokens': { type: 'string' },
       force: { type: 'boolean', default: false },
@@ -137,8 +147,13 @@ async function main(argv: string[]): Promise<number> {
       ...(values.layouts !== undefined ? { layouts: parseLayouts(values.layouts), umapMaxRows: Infinity } : {}),
       vaeEpochs: positiveInt('vae-epochs', values['vae-epochs'], DEFAULT_LAYOUT_OPTIONS.vaeEpochs),
       vaeSample: positiveInt('vae-sample', values['vae-sample'], DEFAULT_LAYOUT_OPTIONS.vaeSample),
+      vaeWorkers: positiveInt('vae-workers', values['vae-workers'], DEFAULT_LAYOUT_OPTIONS.vaeWorkers),
       ...(values.ks !== undefined ? { ks: values.ks.split(',').map((v) => positiveInt('ks', v.trim(), 0)) } : {}),
       k: values.k !== undefined ? positiveInt('k', values.k, 0) : null,
+    },
+    summaries: {
+      modelDir: values['summarizer-model-dir'] ?? null,
+      ...(values['summarizer-max'] !== undefined ? { maxGenerated: positiveInt('summarizer-max', values['summarizer-max'], 0) } : {}),
     },
     force: values.force ?? false,
     quiet: values.quiet ?? false,

@@ -1,4 +1,4 @@
-// The prebuild pipeline: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> ivf -> manifest.
+// The prebuild pipeline: sources -> extract -> tables -> stats -> dedup -> embed (-> embed-jina) -> layout -> ivf -> summaries -> manifest.
 // Each stage reads the previous stages' files and is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { DEFAULT_LAYOUT_OPTIONS, runLayout, type LayoutOptions } from './stages/
 import { embedJinaInputHash, runEmbedJina } from './stages/embed-jina.ts';
 import { runIvf } from './stages/ivf.ts';
 import { writeManifest } from './stages/manifest.ts';
+import { runSummaries, summariesInputHash } from './stages/summaries.ts';
 
 export interface PrebuildOptions {
   sources: string[];
@@ -33,6 +34,8 @@ export interface PrebuildOptions {
   layout?: Partial<LayoutOptions>;
   /** Also embed with the Jina code model from this local folder (transformers.js layout). */
   jina?: { modelDir: string; maxTokens: number } | null;
+  /** Summaries stage: the seq2seq model folder (retrieval summaries are always made) and how many to generate. */
+  summaries?: { modelDir: string | null; maxGenerated?: number; evalMax?: number };
   force: boolean;
   quiet: boolean;
   log: (line: string) => void;
@@ -172,12 +175,28 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     ),
   );
 
+  // Summaries of undocumented functions (retrieval always, the seq2seq model when given) and their
+  // evaluation on held-out packages, by the embedding the map is laid out from.
+  const summariesOpts = { ...opts.summaries, seed: opts.embed.seed, quiet: opts.quiet, tempDir: join(workDir, 'duckdb-tmp') };
+  const summEmbedStage = jinaOut ?? embedOut;
+  const summEmbedInfo = summEmbedStage.facts.embedding as EmbeddingInfo;
+  const summariesOut = await stage(
+    'summaries',
+    sha256Text(await summariesInputHash(summariesOpts), outputsDigest(tablesOut), outputsDigest(summEmbedStage)),
+    () =>
+      runSummaries(outDir, tablesOut.tables, {
+        info: summEmbedInfo,
+        shards: summEmbedStage.tables[summEmbedInfo.table] ?? [],
+        modelFiles: summEmbedStage.models[summEmbedInfo.model_files ?? summEmbedInfo.model] ?? [],
+      }, summariesOpts),
+  );
+
   const manifest = await measured('manifest', timings, async () => {
     const embeddings = ivfOut.facts.ivf_embeddings as EmbeddingInfo[];
     const layouts = (layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo];
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), ivfOut, layoutOut],
+      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), ivfOut, layoutOut, summariesOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,

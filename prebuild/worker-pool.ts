@@ -1,6 +1,6 @@
 // A fixed pool of TypeScript worker threads (booted through worker-boot.mjs) that take one task
 // at a time each. Used by the stages that spread CPU work over cores (extract, dedup).
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 
 export interface PoolTask {
   taskId: number;
@@ -11,6 +11,9 @@ export interface PoolResult {
   /** The worker's error message when the task failed. */
   error?: string;
 }
+
+/** A request without its taskId (distributes over unions of request kinds). */
+export type TaskOf<Req> = Req extends unknown ? Omit<Req, 'taskId'> : never;
 
 export class WorkerPool<Req extends PoolTask, Res extends PoolResult> {
   private readonly workers: Worker[] = [];
@@ -53,20 +56,35 @@ export class WorkerPool<Req extends PoolTask, Res extends PoolResult> {
    * Waits for an idle thread (so at most `size` tasks are in flight), then hands out the task and
    * returns its result's promise, wrapped so that awaiting submit() does not wait for the result.
    */
-  async submit(task: Omit<Req, 'taskId'>): Promise<{ result: Promise<Res> }> {
+  async submit(task: TaskOf<Req>, transfer?: readonly TransferListItem[]): Promise<{ result: Promise<Res> }> {
     while (this.idle.length === 0 && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
     if (this.failure) throw this.failure;
     const w = this.idle.pop() as Worker;
+    return { result: this.post(w, task, transfer) };
+  }
+
+  /** `transfer`: buffers moved to the thread instead of copied (they are detached here afterwards). */
+  private post(w: Worker, task: TaskOf<Req>, transfer?: readonly TransferListItem[]): Promise<Res> {
     const taskId = this.nextTaskId++;
-    const result = new Promise<Res>((resolve, reject) => {
+    return new Promise<Res>((resolve, reject) => {
       this.pending.set(taskId, { resolve, reject });
-      w.postMessage({ ...task, taskId });
+      w.postMessage({ ...task, taskId }, transfer);
     });
-    return { result };
+  }
+
+  /**
+   * Runs `task` once on every thread (e.g. to hand each the same setup, such as a table in shared
+   * memory), after the tasks in flight have finished; resolves with the results in thread order.
+   */
+  async broadcast(task: TaskOf<Req>): Promise<Res[]> {
+    while (this.idle.length < this.workers.length && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.failure) throw this.failure;
+    this.idle.length = 0;
+    return Promise.all(this.workers.map((w) => this.post(w, task)));
   }
 
   /** Runs one task to completion. */
-  async run(task: Omit<Req, 'taskId'>): Promise<Res> {
+  async run(task: TaskOf<Req>): Promise<Res> {
     return (await this.submit(task)).result;
   }
 

@@ -25,7 +25,9 @@ import {
   type DecodedColumn,
 } from '../src/core/data/parquet-read.ts';
 import type { FeatureBag } from '../src/core/dedup/features.ts';
-import { PRESET_80 } from '../src/core/dedup/settings.ts';
+import { PRESET_80, PRESET_GEMINI_FUNC } from '../src/core/dedup/settings.ts';
+import { weightedJaccard } from '../src/core/dedup/tfidf.ts';
+import { BandIndex, queryBands, weighAgainst } from '../src/core/upload/corpus-bands.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
 import {
   NO_REPO,
@@ -449,6 +451,123 @@ async function rerun(
   };
 }
 
+/** An upload's functions matched against the corpus (see matchUpload). */
+export interface UploadCorpusMatch {
+  threshold: number;
+  /** Upload bag index, corpus id, similarity (exact weighted Jaccard of the two weighted sets). */
+  index: Uint32Array;
+  corpusId: Uint32Array;
+  similarity: Float32Array;
+  /** Bags looked up (non-empty after weighing with the corpus's document frequencies). */
+  compared: number;
+  candidates: number;
+  method: string;
+  ms: number;
+}
+
+let bandIndexPromise: Promise<BandIndex | null> | null = null;
+
+/** The corpus's LSH band hashes (the `dedup-bands` table, checked downloads), or null when absent. */
+function bandIndex(): Promise<BandIndex | null> {
+  bandIndexPromise ??= (async () => {
+    const files = manifest!.tables[TABLE.dedupBands] ?? [];
+    if (files.length === 0) return null;
+    const parts = await Promise.all(
+      files.map(async (f) => {
+        const b = await fetchChecked(url(f), f, (n) => (bytes += n));
+        return (await readParquetColumns(memoryAsyncBuffer(b), f.path, ['id', 'band', 'hash'], { utf8: false })).columns;
+      }),
+    );
+    const n = parts.reduce((s, p) => s + p.id.length, 0);
+    const ids = new Uint32Array(n);
+    const band = new Int32Array(n);
+    const hash = new Uint32Array(n);
+    let at = 0;
+    for (const p of parts) {
+      ids.set(toUint32Array(p.id), at);
+      for (let i = 0; i < p.id.length; i++) {
+        band[at + i] = Number(p.band[i]);
+        hash[at + i] = Number(p.hash[i]) >>> 0;
+      }
+      at += p.id.length;
+    }
+    return BandIndex.build(ids, band, hash, PRESET_GEMINI_FUNC.bands);
+  })();
+  bandIndexPromise.catch(() => (bandIndexPromise = null));
+  return bandIndexPromise;
+}
+
+/** Candidates verified per upload function at most (a bucket of generated code can be huge). */
+const UPLOAD_CANDIDATE_CAP = 64;
+
+/**
+ * Near-duplicates of an upload's functions in the corpus: each bag (of the corpus's language) is
+ * weighed with the corpus's document frequencies, signed and cut into the gemini preset's bands,
+ * looked up in the `dedup-bands` table; every candidate's body is read, parsed and weighed the same
+ * way, and pairs whose exact weighted Jaccard reaches `threshold` are kept.
+ */
+async function matchUpload(bags: FeatureBag[], threshold: number): Promise<UploadCorpusMatch> {
+  const t0 = performance.now();
+  const idx = await bandIndex();
+  if (!idx) {
+    return { threshold, index: new Uint32Array(0), corpusId: new Uint32Array(0), similarity: new Float32Array(0), compared: 0, candidates: 0, method: 'the data set has no dedup-bands table', ms: 0 };
+  }
+  const bg = await background();
+  const sets = weighAgainst(bags, PRESET_GEMINI_FUNC, bg.df, bg.docs);
+  const { bands, empty } = queryBands(sets, PRESET_GEMINI_FUNC);
+  const B = PRESET_GEMINI_FUNC.bands;
+  const perBag: number[][] = [];
+  const all = new Set<number>();
+  let compared = 0;
+  for (let i = 0; i < bags.length; i++) {
+    if (empty[i]) {
+      perBag.push([]);
+      continue;
+    }
+    compared++;
+    const c = idx.candidates(bands.subarray(i * B, i * B + B), UPLOAD_CANDIDATE_CAP).ids;
+    perBag.push(c);
+    for (const id of c) all.add(id);
+  }
+  const candIds = [...all].sort((a, b) => a - b);
+  const candBags = candIds.length ? await featuresOf(candIds) : [];
+  const candSets = weighAgainst(
+    candBags.map((b) => b ?? { hashes: new Uint32Array(0), counts: new Float32Array(0), kindOffsets: new Uint32Array(6), normHash: new Uint32Array(2) }),
+    PRESET_80,
+    bg.df,
+    bg.docs,
+  );
+  const setOf = new Map<number, number>(candIds.map((id, k) => [id, k]));
+  const verifySets = weighAgainst(bags, PRESET_80, bg.df, bg.docs);
+  const ia: number[] = [];
+  const ic: number[] = [];
+  const is: number[] = [];
+  for (let i = 0; i < bags.length; i++) {
+    for (const id of perBag[i]!) {
+      const k = setOf.get(id)!;
+      const cb = candBags[k];
+      if (!cb) continue;
+      const same = cb.normHash[0] === bags[i]!.normHash[0] && cb.normHash[1] === bags[i]!.normHash[1];
+      const sim = same ? 1 : weightedJaccard(verifySets[i]!, candSets[k]!);
+      if (sim >= threshold) {
+        ia.push(i);
+        ic.push(id);
+        is.push(sim);
+      }
+    }
+  }
+  return {
+    threshold,
+    index: Uint32Array.from(ia),
+    corpusId: Uint32Array.from(ic),
+    similarity: Float32Array.from(is),
+    compared,
+    candidates: candIds.length,
+    method: `LSH ${B} bands x ${PRESET_GEMINI_FUNC.rows} rows against ${idx.size / B} corpus functions, verified by weighted Jaccard`,
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
 const api = {
   /** Opens the data set the data worker checked; loads the dedup table and the light columns. */
   open(manifestUrl: string, m: Manifest): Promise<DedupInfo> {
@@ -526,6 +645,11 @@ const api = {
     const scopeSize = ids.length;
     const { graph, groups } = await rerun(ids.slice(0, cap), threshold, null, onProgress);
     return { ...graph, omitted: scopeSize - Math.min(cap, scopeSize), scope, groups, scopeSize };
+  },
+  /** An upload's (Python) feature bags against the corpus: near-duplicates at `threshold`. */
+  matchUpload(bags: FeatureBag[], threshold = 0.8): Promise<UploadCorpusMatch> {
+    ready();
+    return matchUpload(bags, threshold);
   },
 };
 

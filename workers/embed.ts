@@ -78,6 +78,13 @@ const api = {
     const v = await embedder.embed([text], { kind: 'query' });
     return Comlink.transfer(v, [v.buffer]);
   },
+
+  /** Embeds documents (function bodies, as the prebuild embeds the corpus): texts.length x dim values. */
+  async embedDocuments(texts: string[]): Promise<Float32Array> {
+    if (!embedder) throw new Error('the embedding model is not loaded');
+    const v = await embedder.embed(texts, { kind: 'document' });
+    return Comlink.transfer(v, [v.buffer]);
+  },
 };
 
 export type EmbedApi = typeof api;

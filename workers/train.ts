@@ -2,6 +2,9 @@
 // WebGPU on a real GPU, else WASM — never WebGPU on a software adapter), with pause, resume and
 // cancel between steps; places every function with the trained encoder; clusters the new map by
 // k-means with k from a silhouette sweep; keeps the encoder in IndexedDB so it survives a reload.
+// On WASM, training is data-parallel: each batch is split over one sub-worker per core
+// (train-shard.ts, a tfjs replica each), this worker sums their gradients and applies Adam (the
+// core's trainVae with a sharded engine, as the prebuild does with worker threads).
 import * as Comlink from 'comlink';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -11,7 +14,21 @@ import { validateManifest } from '../src/core/data/manifest.ts';
 import { kmeans, sampleIndices } from '../src/core/cluster/kmeans.ts';
 import { silhouetteSweep } from '../src/core/cluster/silhouette.ts';
 import { initTfBackend, type TfBackendChoice } from '../src/core/gpu/tf-backend.ts';
-import { deserializeVae, disposeVae, encode, serializeVae, trainVae, type VaeEpochStats, type VaeModel, type VaeSettings } from '../src/core/reduce/vae.ts';
+import {
+  deserializeVae,
+  disposeVae,
+  encode,
+  remoteVaeShard,
+  serializeVae,
+  shardedVaeEngine,
+  trainVae,
+  type VaeEpochStats,
+  type VaeGradientEngine,
+  type VaeModel,
+  type VaeSettings,
+  type VaeShardChannel,
+  type VaeShardReply,
+} from '../src/core/reduce/vae.ts';
 import { createRng } from '../src/core/util/random.ts';
 import { dequantize, loadVectors, mapEmbedding, type LoadedVectors } from './shared/vectors.ts';
 
@@ -22,6 +39,8 @@ export interface TrainInfo {
   dim: number;
   rows: number;
   backend: TfBackendChoice;
+  /** Sub-workers each training batch is split over (1: trained in the train worker itself). */
+  workers: number;
   /** An encoder saved by an earlier session for this data set, if any. */
   saved: { savedAt: string; latentDim: number; epochs: number } | null;
 }
@@ -34,6 +53,8 @@ export interface TrainRequest {
 
 export interface TrainResult {
   epochs: VaeEpochStats[];
+  /** Sub-workers the batches were split over. */
+  workers: number;
   ms: number;
   trainRows: number;
 }
@@ -71,6 +92,41 @@ function tfBackend(): Promise<TfBackendChoice> {
     },
   });
   return backend;
+}
+
+/**
+ * Sub-workers for data-parallel training: one per core (at most 8) on WASM; none on WebGPU (one
+ * GPU replica is the fast path there) or with a single core.
+ */
+function workerCount(choice: TfBackendChoice): number {
+  if (choice.backend !== 'wasm') return 1;
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+}
+
+function subWorkerChannel(index: number): VaeShardChannel {
+  const w = new Worker(new URL('./train-shard.ts', import.meta.url), { type: 'module', name: `train-shard-${index}` });
+  return {
+    post: (msg, transfer) => w.postMessage(msg, transfer),
+    listen(onReply, onError) {
+      w.onmessage = (e: MessageEvent<VaeShardReply>) => onReply(e.data);
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        onError(new Error(`VAE sub-worker ${index} failed: ${e.message || 'could not start'}`));
+      };
+      w.onmessageerror = () => onError(new Error(`VAE sub-worker ${index}: a message could not be read`));
+    },
+    terminate: async () => w.terminate(),
+  };
+}
+
+// Started on the first training and kept (starting tfjs in each sub-worker takes a moment).
+let engine: VaeGradientEngine | null = null;
+
+async function trainingEngine(): Promise<{ engine: VaeGradientEngine | undefined; workers: number }> {
+  const w = workerCount(await tfBackend());
+  if (w === 1) return { engine: undefined, workers: 1 };
+  engine ??= shardedVaeEngine(Array.from({ length: w }, (_, i) => remoteVaeShard(subWorkerChannel(i))));
+  return { engine, workers: w };
 }
 
 function storeKey(): string {
@@ -139,28 +195,47 @@ const api = {
     } catch {
       // No IndexedDB (private mode): training still works, it just is not kept.
     }
-    return { embedding: info.model, dim: info.dim, rows, backend: await tfBackend(), saved };
+    const choice = await tfBackend();
+    return { embedding: info.model, dim: info.dim, rows, backend: choice, workers: workerCount(choice), saved };
   },
 
   /** Trains a new VAE; epochs are reported as they finish. Rejects with AbortError when cancelled. */
   async train(req: TrainRequest, onEpoch: (s: VaeEpochStats) => void, onStep?: (done: number, total: number, epoch: number) => void): Promise<TrainResult> {
     await tfBackend();
     const v = await data();
+    const par = await trainingEngine();
     const rows = sampleRows(v.rows, Math.max(1, req.sampleSize), req.settings.seed ?? 0);
     const { data: x } = dequantize(v, rows);
     abort = new AbortController();
     paused = null;
     const epochs: VaeEpochStats[] = [];
     const t0 = performance.now();
-    const next = await trainVae(x, rows.length, v.info.dim, req.settings, {
-      signal: abort.signal,
-      shouldPause: () => paused?.promise ?? Promise.resolve(),
-      onEpoch: (s) => {
-        epochs.push(s);
-        onEpoch(s);
-      },
-      onStep: (done, total, epoch) => onStep?.(done, total, epoch),
-    });
+    let next: VaeModel;
+    try {
+      next = await trainVae(
+        x,
+        rows.length,
+        v.info.dim,
+        req.settings,
+        {
+          signal: abort.signal,
+          shouldPause: () => paused?.promise ?? Promise.resolve(),
+          onEpoch: (s) => {
+            epochs.push(s);
+            onEpoch(s);
+          },
+          onStep: (done, total, epoch) => onStep?.(done, total, epoch),
+        },
+        par.engine,
+      );
+    } catch (err) {
+      // A sub-worker that failed cannot be reused: start fresh ones next time.
+      if (par.engine && (err as Error).name !== 'AbortError') {
+        await par.engine.close().catch(() => {});
+        engine = null;
+      }
+      throw err;
+    }
     if (model) disposeVae(model);
     model = next;
     placement = null;
@@ -170,7 +245,7 @@ const api = {
     } catch {
       // Not kept across reloads when IndexedDB is unavailable; the model still works now.
     }
-    return { epochs, ms: Math.round(performance.now() - t0), trainRows: rows.length };
+    return { epochs, workers: par.workers, ms: Math.round(performance.now() - t0), trainRows: rows.length };
   },
 
   pause(): void {

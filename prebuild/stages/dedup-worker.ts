@@ -1,12 +1,17 @@
-// One dedup thread: parses function bodies with web-tree-sitter and returns their feature bags.
+// One dedup thread: parses function bodies with web-tree-sitter and returns their feature bags; later
+// weighs packed bags with the stage's shared document-frequency table and signs them (weighted
+// MinHash), returning the signatures. See dedup-protocol.ts.
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { Language, Parser } from 'web-tree-sitter';
 import type { FeatureBag } from '../../src/core/dedup/features.ts';
 import { bodyFeatures } from '../../src/core/dedup/body-features.ts';
+import { weightedMinHash } from '../../src/core/dedup/minhash.ts';
 import { N_KINDS } from '../../src/core/dedup/settings.ts';
+import { weighBags } from '../../src/core/dedup/tfidf.ts';
 import { loadPythonExtractor, pythonGrammarPath } from '../grammars.ts';
-import type { DedupRequest, DedupResponse } from './dedup-protocol.ts';
+import { DfTable } from './dedup-df.ts';
+import type { DedupRequest, DedupResponse, FeaturesRequest, SignInitRequest, SignRequest } from './dedup-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('dedup-worker must run in a worker thread');
@@ -20,10 +25,23 @@ const parserPromise = (async () => {
   return parser;
 })();
 
+/** The signing context sign-init set up: the shared frequency table and the settings. */
+let signing: { df: DfTable; init: SignInitRequest } | null = null;
+
+async function dispatch(req: DedupRequest): Promise<DedupResponse> {
+  if (req.kind === 'sign-init') {
+    signing = { df: new DfTable(req.df), init: req };
+    return { taskId: req.taskId };
+  }
+  if (req.kind === 'sign') return sign(req);
+  return handle(req);
+}
+
 port.on('message', (req: DedupRequest) => {
-  void handle(req).then(
+  void dispatch(req).then(
     (res) => {
-      const transfer = [res.ok, res.start, res.hashes, res.counts, res.kindOffsets, res.normHash].map((a) => (a as Uint8Array).buffer as ArrayBuffer);
+      const arrays = [res.ok, res.start, res.hashes, res.counts, res.kindOffsets, res.normHash, res.signatures];
+      const transfer = arrays.filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
       port.postMessage(res, transfer);
     },
     (err: unknown) => port.postMessage({ taskId: req.taskId, error: String((err as Error)?.stack ?? err) } satisfies DedupResponse),
@@ -31,7 +49,27 @@ port.on('message', (req: DedupRequest) => {
 });
 
 
-async function handle(req: DedupRequest): Promise<DedupResponse> {
+/** Weighs and signs the bags marked in req.sign, as weighDistinct + weightedMinHash do on the main thread. */
+function sign(req: SignRequest): DedupResponse {
+  if (!signing) throw new Error('dedup-worker: sign before sign-init');
+  const { df, init } = signing;
+  const K = N_KINDS + 1;
+  const bags: FeatureBag[] = [];
+  for (let i = 0; i < req.sign.length; i++) {
+    if (!req.sign[i]) continue;
+    if (!req.ok[i]) throw new Error(`dedup-worker: body ${i} has no features to sign`);
+    bags.push({
+      hashes: req.hashes.subarray(req.start[i], req.start[i + 1]),
+      counts: req.counts.subarray(req.start[i], req.start[i + 1]),
+      kindOffsets: req.kindOffsets.subarray(i * K, i * K + K),
+      normHash: new Uint32Array(2),
+    });
+  }
+  const sets = weighBags(bags, init.kindWeights, init.minDf, df, init.nDocs);
+  return { taskId: req.taskId, signatures: weightedMinHash(sets, init.samples, init.seed) };
+}
+
+async function handle(req: FeaturesRequest): Promise<DedupResponse> {
   const parser = await parserPromise;
   const n = req.bodies.length;
   const ok = new Uint8Array(n);

@@ -1,7 +1,15 @@
-// Stage: near-duplicate detection (src/core/dedup) over every function. Worker threads parse the
-// bodies of the functions shards with web-tree-sitter and return Apollo-style feature bags, batch by
-// batch; the core then runs once per threshold preset (0.95, 0.80). Outputs, shard for shard with
-// the functions shards:
+// Stage: near-duplicate detection (src/core/dedup) over every function, in three passes:
+//   1. features: worker threads parse the bodies of the functions shards with web-tree-sitter and
+//      return Apollo-style feature bags, batch by batch;
+//   2. signatures: the main thread finds exact duplicates (normalised-body hashes) and counts document
+//      frequencies over the distinct bodies into a table in shared memory, handed once to every thread;
+//      the threads then weigh the batches' distinct bags (log-TF-log-IDF) and sign them (weighted
+//      MinHash) — once, with the most samples any preset needs, since a preset with fewer samples
+//      uses the prefix (the samples do not depend on their number);
+//   3. per threshold preset (0.80, 0.95): LSH, verification, components and communities on the main
+//      thread (runDedupOnSignatures); the gemini preset's band hashes from the same signatures.
+// Results equal the single-threaded core's, runDedup(bags, preset), byte for byte. Outputs, shard for
+// shard with the functions shards:
 //   dedup-NNNNN.parquet        id, threshold, group_id, community_id (null: in no group), one row per
 //                              function and threshold, sorted by (id, threshold);
 //   dedup-bands-NNNNN.parquet  id, band, hash: the gemini preset's LSH band hashes, so the browser
@@ -12,12 +20,13 @@ import { join } from 'node:path';
 import type { ManifestFile } from '../../src/core/data/manifest.ts';
 import { TABLE } from '../../src/core/data/schema.ts';
 import type { FeatureBag } from '../../src/core/dedup/features.ts';
-import { exactRepresentatives, runDedup, weighDistinct, type DedupStats } from '../../src/core/dedup/index.ts';
+import { exactRepresentatives, runDedupOnSignatures, type DedupStats } from '../../src/core/dedup/index.ts';
 import { bandHashes } from '../../src/core/dedup/lsh.ts';
-import { weightedMinHash } from '../../src/core/dedup/minhash.ts';
+import { EMPTY_SAMPLE } from '../../src/core/dedup/minhash.ts';
 import {
   DEDUP_SETTINGS_VERSION,
   N_KINDS,
+  kindWeights,
   PRESET_80,
   PRESET_95,
   PRESET_GEMINI_FUNC,
@@ -29,6 +38,7 @@ import { sameExtentAs, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
 import { WorkerPool } from '../worker-pool.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
+import { DfTable } from './dedup-df.ts';
 import type { DedupRequest, DedupResponse } from './dedup-protocol.ts';
 
 /** Bump when the stage's output format or method changes. */
@@ -48,6 +58,7 @@ const DEDUP_SOURCES = [
   '../../src/core/dedup/communities.ts',
   '../../src/core/dedup/index.ts',
   './dedup-worker.ts',
+  './dedup-df.ts',
   './dedup.ts',
 ];
 
@@ -63,9 +74,18 @@ export async function dedupInputHash(functionShards: ManifestFile[]): Promise<st
   );
 }
 
+/** One features batch as a thread returned it: its function ids, packed bags, and where its bags start. */
+interface FeatureBatch {
+  ids: number[];
+  res: DedupResponse;
+  /** Index of the batch's first bag in Corpus.bags. */
+  firstBag: number;
+}
+
 /** Feature bags of every function that parsed (views into the batches' packed arrays), in id order. */
 interface Corpus {
   bags: FeatureBag[];
+  batches: FeatureBatch[];
   /** Function id of bag i. */
   ids: Uint32Array;
   /** Functions whose body did not parse. */
@@ -74,17 +94,15 @@ interface Corpus {
   idCount: number;
 }
 
-async function collectFeatures(outDir: string, shards: ManifestFile[], workers: number, quiet: boolean, tempDir: string): Promise<Corpus> {
+type Pool = WorkerPool<DedupRequest, DedupResponse>;
+
+async function collectFeatures(pool: Pool, outDir: string, shards: ManifestFile[], quiet: boolean, tempDir: string): Promise<Corpus> {
   const total = shards.reduce((n, s) => n + (s.rows ?? 0), 0);
   const idCount = shards.reduce((m, s) => Math.max(m, (s.id_max ?? -1) + 1), total);
   const bar = createProgress({ label: 'dedup: features', total, unit: 'functions', quiet });
-  const pool = new WorkerPool<DedupRequest, DedupResponse>(
-    new URL('./dedup-worker.ts', import.meta.url),
-    Math.max(1, Math.min(workers, Math.ceil(total / 2048))),
-    'dedup',
-  );
   const db = await openDb({ tempDir, threads: 1 });
   const bags: FeatureBag[] = [];
+  const batches: FeatureBatch[] = [];
   const bagIds: number[] = [];
   let unparsed = 0;
   // Results arrive out of order; they are kept by batch and appended in batch order.
@@ -94,6 +112,7 @@ async function collectFeatures(outDir: string, shards: ManifestFile[], workers: 
     for (let b = done.get(nextToAppend); b; b = done.get(nextToAppend)) {
       done.delete(nextToAppend++);
       const { ids, res } = b;
+      batches.push({ ids, res, firstBag: bags.length });
       const ok = res.ok as Uint8Array;
       const start = res.start as Uint32Array;
       const K = N_KINDS + 1;
@@ -132,10 +151,9 @@ async function collectFeatures(outDir: string, shards: ManifestFile[], workers: 
     await Promise.all(inFlight);
   } finally {
     db.close();
-    await pool.close();
   }
   bar.done(`${bags.length} functions with features, ${unparsed} did not parse`);
-  return { bags, ids: Uint32Array.from(bagIds), unparsed, idCount };
+  return { bags, batches, ids: Uint32Array.from(bagIds), unparsed, idCount };
 }
 
 /** Summary of one threshold's run, for the stage facts and the manifest. */
@@ -158,30 +176,101 @@ function summary(s: DedupStats): Record<string, unknown> {
   };
 }
 
-/** True when two presets give identical signatures (weighting and hashing alike; LSH and graph may differ). */
-function sameSignatures(a: DedupSettings, b: DedupSettings): boolean {
-  return a.version === b.version && a.samples === b.samples && a.seed === b.seed && a.minDf === b.minDf && JSON.stringify(a.weights) === JSON.stringify(b.weights);
+/** What makes two presets' signatures equal, sample for sample (LSH and graph settings may differ). */
+function signatureKey(s: DedupSettings): string {
+  return JSON.stringify([s.version, s.seed, s.minDf, s.weights]);
+}
+
+/** Presets grouped by signatureKey; each group is signed once, with the most samples any member needs. */
+interface SignatureFamily {
+  key: string;
+  settings: DedupSettings;
+  samples: number;
+  signatures: Uint32Array | null;
+  ms: number;
+}
+
+function signatureFamilies(presets: readonly DedupSettings[]): SignatureFamily[] {
+  const out = new Map<string, SignatureFamily>();
+  for (const p of presets) {
+    const key = signatureKey(p);
+    const f = out.get(key);
+    if (f) f.samples = Math.max(f.samples, p.samples);
+    else out.set(key, { key, settings: p, samples: p.samples, signatures: null, ms: 0 });
+  }
+  return [...out.values()];
 }
 
 /**
- * Band hashes of every bag for `settings`. `sig` holds runDedup's signatures (representatives of
- * exact-duplicate sets only, zero for the rest and for empty sets) when a threshold preset shared the
- * signature settings; otherwise they are computed here the same way (weights over distinct bodies).
+ * Signatures (family.samples words per bag, bag order) of every distinct bag (rep[i] === i); copies'
+ * rows stay zero. The threads get the frequency table once (sign-init), then the batches' packed bags.
+ * With `transfer` the batches' buffers are moved to the threads (the bags' views here are detached
+ * afterwards, which is how their memory is given back); otherwise copied.
  */
-function corpusBands(bags: FeatureBag[], settings: DedupSettings, reuse: Uint32Array | null): { bands: Uint32Array; has: Uint8Array } {
-  const n = bags.length;
+async function signCorpus(pool: Pool, corpus: Corpus, rep: Uint32Array, df: DfTable, nDocs: number, family: SignatureFamily, transfer: boolean, quiet: boolean): Promise<Uint32Array> {
+  const S = family.samples;
+  const settings = family.settings;
+  const sig = new Uint32Array(corpus.bags.length * S);
+  await pool.broadcast({
+    kind: 'sign-init',
+    df: df.shared(),
+    nDocs,
+    kindWeights: Array.from(kindWeights(settings)),
+    minDf: settings.minDf,
+    samples: S,
+    seed: settings.seed,
+  });
+  const bar = createProgress({ label: `dedup: signatures (${S} samples)`, total: nDocs, unit: 'functions', quiet });
+  const inFlight: Promise<void>[] = [];
+  for (const batch of corpus.batches) {
+    const { res, firstBag } = batch;
+    const ok = res.ok as Uint8Array;
+    const signMask = new Uint8Array(ok.length);
+    const rows: number[] = [];
+    for (let i = 0, bag = firstBag; i < ok.length; i++) {
+      if (!ok[i]) continue;
+      if (rep[bag] === bag) {
+        signMask[i] = 1;
+        rows.push(bag);
+      }
+      bag++;
+    }
+    if (rows.length === 0) continue;
+    const arrays = { ok, start: res.start as Uint32Array, hashes: res.hashes as Uint32Array, counts: res.counts as Float32Array, kindOffsets: res.kindOffsets as Uint32Array };
+    const { result } = await pool.submit(
+      { kind: 'sign', ...arrays, sign: signMask },
+      transfer ? [arrays.start.buffer, arrays.hashes.buffer, arrays.counts.buffer, arrays.kindOffsets.buffer, signMask.buffer] as ArrayBuffer[] : undefined,
+    );
+    const p = result.then((r) => {
+      const got = r.signatures as Uint32Array;
+      if (got.length !== rows.length * S) throw new Error(`dedup: a thread returned ${got.length} signature words for ${rows.length} functions`);
+      for (let k = 0; k < rows.length; k++) sig.set(got.subarray(k * S, k * S + S), rows[k] * S);
+      bar.tick(rows.length);
+    });
+    p.catch(() => undefined);
+    inFlight.push(p);
+    if (inFlight.length > 64) await Promise.all(inFlight.splice(0, 32));
+  }
+  await Promise.all(inFlight);
+  bar.done();
+  return sig;
+}
+
+/**
+ * Band hashes of every bag for `settings` from its family's signatures (stride words a row): a copy
+ * gets its representative's bands; an empty set (all-EMPTY_SAMPLE signature) gets none.
+ */
+function corpusBands(rep: Uint32Array, sig: Uint32Array, stride: number, settings: DedupSettings): { bands: Uint32Array; has: Uint8Array } {
+  const n = rep.length;
   const S = settings.samples;
-  const rep = exactRepresentatives(bags);
-  const sig = reuse ?? weightedMinHash(weighDistinct(bags, settings, rep), S, settings.seed);
-  const all = bandHashes(sig, n, S, settings.bands, settings.rows);
+  const all = bandHashes(sig, n, stride, settings.bands, settings.rows);
   const B = settings.bands;
   const bands = new Uint32Array(n * B);
   const has = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const r = rep[i];
-    // An all-zero signature is an empty set (no features left after weighting): no bands.
     let nonzero = false;
-    for (let k = 0; k < S && !nonzero; k++) nonzero = sig[r * S + k] !== 0;
+    for (let k = 0; k < S && !nonzero; k++) nonzero = sig[r * stride + k] !== EMPTY_SAMPLE;
     if (!nonzero) continue;
     has[i] = 1;
     bands.set(all.subarray(r * B, r * B + B), i * B);
@@ -198,20 +287,56 @@ export interface DedupStageOptions {
 export async function runDedupStage(outDir: string, tables: Record<string, ManifestFile[]>, opts: DedupStageOptions): Promise<StageOutputs> {
   const shards = tables[TABLE.functions] ?? [];
   const t0 = performance.now();
-  const corpus = await collectFeatures(outDir, shards, opts.workers, opts.quiet, opts.tempDir);
-  const t1 = performance.now();
+  const total = shards.reduce((n, s) => n + (s.rows ?? 0), 0);
+  const threads = Math.max(1, Math.min(opts.workers, Math.ceil(total / 2048)));
+  const pool: Pool = new WorkerPool<DedupRequest, DedupResponse>(new URL('./dedup-worker.ts', import.meta.url), threads, 'dedup');
+  const bandsPreset = DEDUP_BANDS_PRESET;
+  const families = signatureFamilies([...DEDUP_PRESETS, bandsPreset]);
+  let corpus: Corpus;
+  let rep: Uint32Array;
+  let dfMs = 0;
+  let dfSize = 0;
+  let t1: number;
+  try {
+    corpus = await collectFeatures(pool, outDir, shards, opts.quiet, opts.tempDir);
+    t1 = performance.now();
+    // Exact duplicates, and document frequencies over the distinct bodies (copies do not lower the IDF).
+    rep = exactRepresentatives(corpus.bags);
+    const df = new DfTable();
+    let nDocs = 0;
+    for (let i = 0; i < corpus.bags.length; i++) {
+      if (rep[i] !== i) continue;
+      df.addBag(corpus.bags[i]);
+      nDocs++;
+    }
+    dfMs = performance.now() - t1;
+    dfSize = df.size;
+    for (const [f, family] of families.entries()) {
+      const start = performance.now();
+      family.signatures = await signCorpus(pool, corpus, rep, df, nDocs, family, f === families.length - 1, opts.quiet);
+      family.ms = performance.now() - start;
+    }
+  } finally {
+    await pool.close();
+  }
+  // The bags' buffers went to the threads; only the ids and exact-duplicate representatives stay.
+  const bagCount = corpus.bags.length;
+  const batchCount = corpus.batches.length;
+  corpus.bags.length = 0;
+  corpus.batches.length = 0;
+  const familyOf = (s: DedupSettings): SignatureFamily => families.find((f) => f.key === signatureKey(s)) as SignatureFamily;
+  const t2 = performance.now();
 
   // Per function id and preset: group and community (-1: none).
   const P = DEDUP_PRESETS.length;
   const group = new Int32Array(corpus.idCount * P).fill(-1);
   const community = new Int32Array(corpus.idCount * P).fill(-1);
   const thresholds: Record<string, unknown> = {};
-  const bandsPreset = DEDUP_BANDS_PRESET;
-  let reuse: Uint32Array | null = null;
   for (const [p, settings] of DEDUP_PRESETS.entries()) {
     const start = performance.now();
-    const r = runDedup(corpus.bags, settings);
-    if (!reuse && sameSignatures(settings, bandsPreset)) reuse = r.signatures;
+    const fam = familyOf(settings);
+    // weigh: frequencies counted here; minhash: the threads' weighing and signing, shared by the family.
+    const r = runDedupOnSignatures(rep, fam.signatures as Uint32Array, fam.samples, settings, { weigh: dfMs, minhash: fam.ms });
     for (let i = 0; i < corpus.ids.length; i++) {
       group[corpus.ids[i] * P + p] = r.groupIdPerItem[i];
       community[corpus.ids[i] * P + p] = r.communityIdPerItem[i];
@@ -224,16 +349,15 @@ export async function runDedupStage(outDir: string, tables: Record<string, Manif
       );
     }
   }
-  const t2 = performance.now();
-  const { bands, has } = corpusBands(corpus.bags, bandsPreset, reuse);
-  reuse = null;
+  const t3 = performance.now();
+  const bandsFamily = familyOf(bandsPreset);
+  const { bands, has } = corpusBands(rep, bandsFamily.signatures as Uint32Array, bandsFamily.samples, bandsPreset);
+  for (const f of families) f.signatures = null;
   const B = bandsPreset.bands;
   // Bag index of each id (-1: no bag), so shards can be written in id order.
   const bagOf = new Int32Array(corpus.idCount).fill(-1);
   for (let i = 0; i < corpus.ids.length; i++) bagOf[corpus.ids[i]] = i;
-  const bagCount = corpus.bags.length;
-  corpus.bags.length = 0;
-  const t3 = performance.now();
+  const t4 = performance.now();
 
   const out = emptyOutputs();
   const dedupFiles: ManifestFile[] = [];
@@ -293,7 +417,7 @@ export async function runDedupStage(outDir: string, tables: Record<string, Manif
   } finally {
     db.close();
   }
-  const t4 = performance.now();
+  const t5 = performance.now();
   out.tables[TABLE.dedup] = dedupFiles;
   out.tables[TABLE.dedupBands] = bandFiles;
   out.facts = {
@@ -301,13 +425,19 @@ export async function runDedupStage(outDir: string, tables: Record<string, Manif
       functions: corpus.idCount,
       with_features: bagCount,
       unparsed: corpus.unparsed,
+      threads,
+      batches: batchCount,
+      distinct_features: dfSize,
       thresholds,
       bands: { settings: bandsPreset.name, settings_version: bandsPreset.version, samples: bandsPreset.samples, bands: bandsPreset.bands, rows: bandsPreset.rows, seed: bandsPreset.seed },
+      signatures: families.map((f) => ({ samples: f.samples, presets: [...DEDUP_PRESETS, bandsPreset].filter((p) => signatureKey(p) === f.key).map((p) => p.name), seconds: +(f.ms / 1000).toFixed(2) })),
       seconds: {
         features: +((t1 - t0) / 1000).toFixed(2),
-        dedup: +((t2 - t1) / 1000).toFixed(2),
-        bands: +((t3 - t2) / 1000).toFixed(2),
-        write: +((t4 - t3) / 1000).toFixed(2),
+        document_frequencies: +(dfMs / 1000).toFixed(2),
+        signatures: +((t2 - t1 - dfMs) / 1000).toFixed(2),
+        dedup: +((t3 - t2) / 1000).toFixed(2),
+        bands: +((t4 - t3) / 1000).toFixed(2),
+        write: +((t5 - t4) / 1000).toFixed(2),
       },
     },
   };

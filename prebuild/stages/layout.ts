@@ -14,12 +14,15 @@ import type { EmbeddingInfo, LayoutInfo, ManifestFile } from '../../src/core/dat
 import { TABLE } from '../../src/core/data/schema.ts';
 import { kmeans, sampleIndices } from '../../src/core/cluster/kmeans.ts';
 import { clusterCards, functionLabelText } from '../../src/core/cluster/labels.ts';
-import { layoutQuality, normalizedMutualInformation } from '../../src/core/cluster/metrics.ts';
-import { silhouetteSweep } from '../../src/core/cluster/silhouette.ts';
+import { DIRECT_MAX_DIM } from '../../src/core/cluster/distance.ts';
+import { normalizedMutualInformation } from '../../src/core/cluster/metrics.ts';
+import { silhouetteSamplesMulti, silhouetteSamplesMultiParallel, silhouetteSweep } from '../../src/core/cluster/silhouette.ts';
 import { initTfBackend } from '../../src/core/gpu/tf-backend.ts';
 import { PcaAccumulator, pcaProject } from '../../src/core/reduce/pca.ts';
 import { umapLayout } from '../../src/core/reduce/umap.ts';
 import { disposeVae, encode, serializeVae, trainVae, type VaeSettings } from '../../src/core/reduce/vae.ts';
+import { createVaeEngine, defaultVaeWorkers } from '../vae-parallel.ts';
+import { createSilhouettePool, defaultClusterWorkers } from '../cluster-parallel.ts';
 import { createRng } from '../../src/core/util/random.ts';
 import { openDb, sqlList, sqlString, type Db } from '../duckdb.ts';
 import { writeFileAtomic } from '../fsutil.ts';
@@ -38,6 +41,12 @@ export interface LayoutOptions {
   /** Rows the VAE is trained on (a seeded sample; all rows when fewer). */
   vaeSample: number;
   vaeEpochs: number;
+  /**
+   * Worker threads the VAE's batches are split over (data-parallel; 1 = this thread). Part of the
+   * stage's inputs: the maps are byte-identical for a given count, and differ in the last bits
+   * between counts (the gradient's sums are ordered differently).
+   */
+  vaeWorkers: number;
   /** k values the silhouette sweep tries; the best is used unless `k` is set. */
   ks: number[];
   k: number | null;
@@ -57,6 +66,7 @@ export const DEFAULT_LAYOUT_OPTIONS: LayoutOptions = {
   layouts: ['vae-3', 'pca-2', 'pca-3', 'umap-2'],
   vaeSample: 20_000,
   vaeEpochs: 30,
+  vaeWorkers: defaultVaeWorkers(),
   ks: [8, 12, 16, 24, 32, 48, 64, 96, 128, 150],
   k: null,
   silhouetteSample: 25_000,
@@ -154,7 +164,7 @@ export interface LayoutReport {
   k: number;
   k_chosen_by: 'silhouette sweep' | 'setting';
   sweep: { k: number; silhouette: number; inertia: number }[];
-  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; lr: number }[]; backend: string; train_rows: number } | null;
+  vae: { epochs: { epoch: number; recon: number; kl: number; kl_per_dim: number[]; lr: number }[]; backend: string; train_rows: number; workers: number } | null;
   pca_explained_variance_ratio: number[];
   quality: QualityRow[];
 }
@@ -243,45 +253,51 @@ export async function runLayout(
       log(`VAE on tfjs ${backend.backend}: ${backend.reason}`);
       const sample = sampleRows(n, opts.vaeSample, opts.seed);
       const train = gather(c, sample);
-      for (const name of vaeNames) {
-        const latentDim = name === 'vae-3' ? 3 : 2;
-        const settings: Partial<VaeSettings> = { latentDim, epochs: opts.vaeEpochs, batchSize: Math.min(10_000, Math.max(256, Math.floor(sample.length / 10))), seed: opts.seed };
-        const epochs: NonNullable<LayoutReport['vae']>['epochs'] = [];
-        const bar = createProgress({ label: `layout: ${name} training`, total: opts.vaeEpochs * sample.length, unit: 'rows', quiet });
-        let shown = 0;
-        const model = await timed(`${name} train`, () =>
-          trainVae(train, sample.length, d, settings, {
-            onStep: (done, _total, epoch) => {
-              const at = (epoch - 1) * sample.length + done;
-              bar.tick(Math.max(0, at - shown));
-              shown = Math.max(shown, at);
-            },
-            onEpoch: (s) =>
-              // No timings in the report: it is a data set file, and reruns must give the same bytes.
-              epochs.push({ epoch: s.epoch, recon: s.reconLoss, kl: s.klLoss, kl_per_dim: s.klPerDim, lr: s.lr }),
-          }),
-        );
-        bar.done();
-        const last = epochs[epochs.length - 1];
-        if (last) log(`${name}: recon ${last.recon.toFixed(3)}, KL per dim ${last.kl_per_dim.map((v) => v.toFixed(2)).join(' ')}`);
-        const coords = await timed(`${name} encode`, async () => {
-          const xyz = new Float32Array(n * latentDim);
-          for (let r = 0; r < n; r += CHUNK) {
-            const to = Math.min(n, r + CHUNK);
-            xyz.set(await encode(model, rowsOf(c, r, to), to - r), r * latentDim);
-          }
-          return xyz;
-        });
-        made.push({ name, method: `${name} of ${info.model} (VAE ${d}-512-512-${latentDim}, ${opts.vaeEpochs} epochs on ${sample.length} rows)`, dims: latentDim, coords });
-        // The encoder, so uploads are placed on this map without retraining.
-        const { json, binary } = await serializeVae(model);
-        const dir = `models/${name}`;
-        await mkdir(join(outDir, dir), { recursive: true });
-        await writeFileAtomic(join(outDir, dir, 'model.json'), json);
-        await writeFileAtomic(join(outDir, dir, 'model.bin'), binary);
-        out.models[name] = [await describeFile(outDir, `${dir}/model.json`), await describeFile(outDir, `${dir}/model.bin`)];
-        if (name === 'vae-3' || !vaeReport) vaeReport = { epochs, backend: backend.backend, train_rows: sample.length };
-        disposeVae(model);
+      const engine = createVaeEngine(opts.vaeWorkers);
+      log(`VAE batches split over ${opts.vaeWorkers} ${opts.vaeWorkers === 1 ? 'replica in this thread' : 'worker threads'}`);
+      try {
+        for (const name of vaeNames) {
+          const latentDim = name === 'vae-3' ? 3 : 2;
+          const settings: Partial<VaeSettings> = { latentDim, epochs: opts.vaeEpochs, batchSize: Math.min(10_000, Math.max(256, Math.floor(sample.length / 10))), seed: opts.seed };
+          const epochs: NonNullable<LayoutReport['vae']>['epochs'] = [];
+          const bar = createProgress({ label: `layout: ${name} training`, total: opts.vaeEpochs * sample.length, unit: 'rows', quiet });
+          let shown = 0;
+          const model = await timed(`${name} train`, () =>
+            trainVae(train, sample.length, d, settings, {
+              onStep: (done, _total, epoch) => {
+                const at = (epoch - 1) * sample.length + done;
+                bar.tick(Math.max(0, at - shown));
+                shown = Math.max(shown, at);
+              },
+              onEpoch: (s) =>
+                // No timings in the report: it is a data set file, and reruns must give the same bytes.
+                epochs.push({ epoch: s.epoch, recon: s.reconLoss, kl: s.klLoss, kl_per_dim: s.klPerDim, lr: s.lr }),
+            }, engine),
+          );
+          bar.done();
+          const last = epochs[epochs.length - 1];
+          if (last) log(`${name}: recon ${last.recon.toFixed(3)}, KL per dim ${last.kl_per_dim.map((v) => v.toFixed(2)).join(' ')}`);
+          const coords = await timed(`${name} encode`, async () => {
+            const xyz = new Float32Array(n * latentDim);
+            for (let r = 0; r < n; r += CHUNK) {
+              const to = Math.min(n, r + CHUNK);
+              xyz.set(await encode(model, rowsOf(c, r, to), to - r), r * latentDim);
+            }
+            return xyz;
+          });
+          made.push({ name, method: `${name} of ${info.model} (VAE ${d}-512-512-${latentDim}, ${opts.vaeEpochs} epochs on ${sample.length} rows)`, dims: latentDim, coords });
+          // The encoder, so uploads are placed on this map without retraining.
+          const { json, binary } = await serializeVae(model);
+          const dir = `models/${name}`;
+          await mkdir(join(outDir, dir), { recursive: true });
+          await writeFileAtomic(join(outDir, dir, 'model.json'), json);
+          await writeFileAtomic(join(outDir, dir, 'model.bin'), binary);
+          out.models[name] = [await describeFile(outDir, `${dir}/model.json`), await describeFile(outDir, `${dir}/model.bin`)];
+          if (name === 'vae-3' || !vaeReport) vaeReport = { epochs, backend: backend.backend, train_rows: sample.length, workers: opts.vaeWorkers };
+          disposeVae(model);
+        }
+      } finally {
+        await engine.close();
       }
     }
 
@@ -346,28 +362,44 @@ export async function runLayout(
     );
 
     // Quality per layout: its own k-means (same k), silhouette there and in the original space, NMI vs package.
+    // The original-space silhouettes of every layout's labels share one pass over the sample's
+    // pairwise distances (the d-dimensional Gram tiles, the stage's costliest part after the VAE),
+    // spread over one thread per core; the values do not depend on the thread count.
     const qualitySample = sampleRows(n, Math.min(n, opts.silhouetteSample), opts.seed + 3);
+    const qm = qualitySample.length;
     const original = gather(c, qualitySample);
     const quality: QualityRow[] = [];
+    const scored: { m: LayoutCoords; labels: Int32Array; lab: Int32Array; inLayout: number }[] = [];
     for (const m of made) {
       const labels = m === main ? km.assignments : (await kmeans(m.coords, n, m.dims, { k, seed: opts.seed })).assignments;
-      const lay = new Float32Array(qualitySample.length * m.dims);
-      const lab = new Int32Array(qualitySample.length);
+      const lay = new Float32Array(qm * m.dims);
+      const lab = new Int32Array(qm);
       qualitySample.forEach((r, i) => {
         for (let j = 0; j < m.dims; j++) lay[i * m.dims + j] = m.coords[r * m.dims + j]!;
         lab[i] = labels[r]!;
       });
-      const q = layoutQuality(lay, m.dims, original, d, qualitySample.length, lab, k, { sampleSize: qualitySample.length, seed: opts.seed });
+      const inLayout = meanSilhouette(silhouetteSamplesMulti(lay, qm, m.dims, [lab], [k])[0]!, lab, k);
+      scored.push({ m, labels, lab, inLayout });
+    }
+    const pool = d > DIRECT_MAX_DIM && defaultClusterWorkers() > 1 ? createSilhouettePool(defaultClusterWorkers()) : null;
+    let inOriginal: Float64Array[];
+    try {
+      inOriginal = await timed('quality silhouettes', () => silhouetteSamplesMultiParallel(original, qm, d, scored.map((x) => x.lab), scored.map(() => k), pool));
+    } finally {
+      await pool?.close();
+    }
+    scored.forEach(({ m, labels, lab, inLayout }, i) => {
+      const inOrig = meanSilhouette(inOriginal[i]!, lab, k);
       quality.push({
         layout: m.name,
         dims: m.dims,
         k,
-        silhouette_layout: q.layout,
-        silhouette_original: q.original,
+        silhouette_layout: inLayout,
+        silhouette_original: inOrig,
         nmi_package: normalizedMutualInformation(labels, meta.repo),
       });
-      log(`quality ${m.name}: silhouette ${q.layout.toFixed(3)} in the layout, ${q.original.toFixed(3)} in ${d}-d; NMI vs package ${quality[quality.length - 1]!.nmi_package.toFixed(3)}`);
-    }
+      log(`quality ${m.name}: silhouette ${inLayout.toFixed(3)} in the layout, ${inOrig.toFixed(3)} in ${d}-d; NMI vs package ${quality[quality.length - 1]!.nmi_package.toFixed(3)}`);
+    });
 
     // Files: one layout table per map (the default one under its own name too), the clusters table.
     const infos: LayoutInfo[] = [];
@@ -422,6 +454,21 @@ export async function runLayout(
   } finally {
     db.close();
   }
+}
+
+/** Mean silhouette over the scored rows; NaN when fewer than 2 clusters are present (as layoutQuality). */
+function meanSilhouette(values: Float64Array, labels: Int32Array, k: number): number {
+  const seen = new Uint8Array(k);
+  let present = 0;
+  let s = 0;
+  for (let i = 0; i < values.length; i++) {
+    s += values[i]!;
+    if (!seen[labels[i]!]) {
+      seen[labels[i]!] = 1;
+      present++;
+    }
+  }
+  return present >= 2 ? s / Math.max(1, values.length) : NaN;
 }
 
 function boundsOf(coords: Float32Array, dims: number): { min: number[]; max: number[] } {

@@ -3,9 +3,12 @@
 //   PCA -> 100 components: ours (PcaAccumulator with the JS Gram loop and with the tfjs Gram kernel,
 //     randomizedPca) vs scikit-learn PCA (randomized and full; ratios against the faster one).
 //   VAE, one epoch at batch 10,000 with the study's 768-512-512-3 net: ours (tfjs, wasm backend in
-//     Node) vs PyTorch CPU with the same net, loss, optimiser and batch order policy.
+//     Node, each batch split over W worker threads as the prebuild does: prebuild/vae-parallel.ts)
+//     vs PyTorch CPU with the same net, loss, optimiser and batch order policy.
 // Env: REDUCE_BENCH_N scales the rows down (the notes record N); REDUCE_BENCH_VAE_N does the same for
-// the VAE alone; REDUCE_BENCH_SKIP_JS_PCA=1 skips the slow JS-Gram and randomized PCA variants.
+// the VAE alone; REDUCE_BENCH_VAE_WORKERS sets W (default: cores); REDUCE_BENCH_SKIP_JS_PCA=1 skips
+// the slow JS-Gram and randomized PCA variants; REDUCE_BENCH_ONLY=vae skips PCA on both sides (a
+// quick look: the section it writes then has the VAE rows only).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -13,7 +16,8 @@ import { join } from 'node:path';
 import { initTfBackend } from '../../src/core/gpu/tf-backend.ts';
 import { PcaAccumulator, explainedVarianceCurve, randomizedPca } from '../../src/core/reduce/pca.ts';
 import { tfGramKernel } from '../../src/core/reduce/pca-tf.ts';
-import { disposeVae, trainVae, type VaeEpochStats } from '../../src/core/reduce/vae.ts';
+import { disposeVae, trainVae, type VaeEpochStats, type VaeGradientEngine } from '../../src/core/reduce/vae.ts';
+import { createVaeEngine, defaultVaeWorkers } from '../../prebuild/vae-parallel.ts';
 import { createRng } from '../../src/core/util/random.ts';
 import type { BenchResult, BenchRow } from './types.ts';
 
@@ -26,14 +30,14 @@ const VAE_BATCH = 10_000;
 const PEER = String.raw`
 import json, sys, time, os
 import numpy as np
-path, n, d, k, vae_n, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+path, n, d, k, vae_n, batch, only = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 X = np.fromfile(path, dtype=np.float32).reshape(n, d)
 out = {'numpy': np.__version__, 'coretype': os.environ.get('OPENBLAS_CORETYPE', 'unset')}
 import sklearn, threadpoolctl
 from sklearn.decomposition import PCA
 out['sklearn'] = sklearn.__version__
 out['blas'] = [(i.get('internal_api'), i.get('num_threads'), i.get('architecture')) for i in threadpoolctl.threadpool_info()]
-for solver in ['randomized', 'full']:
+for solver in ([] if only == 'vae' else ['randomized', 'full']):
     t0 = time.perf_counter(); p = PCA(n_components=k, svd_solver=solver, random_state=0).fit(X); t = time.perf_counter() - t0
     out['pca_' + solver] = {'s': t, 'evr': float(p.explained_variance_ratio_.sum()), 'ev0': float(p.explained_variance_[0])}
 import torch
@@ -76,8 +80,8 @@ interface PeerOut {
   torch_threads: number;
   coretype: string;
   blas: unknown;
-  pca_randomized: { s: number; evr: number; ev0: number };
-  pca_full: { s: number; evr: number; ev0: number };
+  pca_randomized?: { s: number; evr: number; ev0: number };
+  pca_full?: { s: number; evr: number; ev0: number };
   vae: { s: number; recon: number; kl: number };
 }
 
@@ -109,7 +113,7 @@ function* shards(data: Float32Array, n: number): Generator<Float32Array> {
   for (let s = 0; s < n; s += SHARD) yield data.subarray(s * D, Math.min(n, s + SHARD) * D);
 }
 
-function runPeer(file: string, n: number, vaeN: number): PeerOut | null {
+function runPeer(file: string, n: number, vaeN: number, only: string): PeerOut | null {
   try {
     execFileSync(PY, ['-c', 'import sklearn, threadpoolctl, torch'], { stdio: 'ignore' });
   } catch {
@@ -117,7 +121,7 @@ function runPeer(file: string, n: number, vaeN: number): PeerOut | null {
   }
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE; // the faster OpenBLAS setting here (see STACK.md)
-  const out = execFileSync(PY, ['-c', PEER, file, String(n), String(D), String(K), String(vaeN), String(VAE_BATCH)], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+  const out = execFileSync(PY, ['-c', PEER, file, String(n), String(D), String(K), String(vaeN), String(VAE_BATCH), only || 'all'], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
   return JSON.parse(out) as PeerOut;
 }
 
@@ -127,6 +131,8 @@ export default async function bench(): Promise<BenchResult> {
   const n = Math.max(1000, Number(process.env.REDUCE_BENCH_N ?? 551_657));
   const vaeN = Math.min(n, Math.max(1000, Number(process.env.REDUCE_BENCH_VAE_N ?? n)));
   const skipSlow = process.env.REDUCE_BENCH_SKIP_JS_PCA === '1';
+  const only = process.env.REDUCE_BENCH_ONLY ?? '';
+  const vaeWorkers = Math.max(1, Number(process.env.REDUCE_BENCH_VAE_WORKERS ?? defaultVaeWorkers()));
   // The machine is shared: record its load, since contention moves both sides (BLAS threads most).
   const loadStart = loadavg()[0];
   const notes: string[] = [];
@@ -145,7 +151,7 @@ export default async function bench(): Promise<BenchResult> {
 
     // --- PCA, ours ---
     const ours: { name: string; s: number; evr: number; ev0: number }[] = [];
-    {
+    if (only !== 'vae') {
       t0 = performance.now();
       const acc = new PcaAccumulator(D, { gramKernel: tfGramKernel() });
       for (const s of shards(data, n)) acc.add(s);
@@ -155,7 +161,7 @@ export default async function bench(): Promise<BenchResult> {
       ours.push({ name: `covariance (tfjs ${choice.backend} Gram) + eigh`, s: total, evr: explainedVarianceCurve(m, K).cumulative[K - 1], ev0: m.explainedVariance[0] });
       notes.push(`Ours, tfjs Gram: accumulate ${tAcc.toFixed(1)} s + eigendecomposition (768 x 768, JS) ${(total - tAcc).toFixed(1)} s.`);
     }
-    if (!skipSlow) {
+    if (!skipSlow && only !== 'vae') {
       t0 = performance.now();
       const acc = new PcaAccumulator(D);
       for (const s of shards(data, n)) acc.add(s);
@@ -166,39 +172,78 @@ export default async function bench(): Promise<BenchResult> {
       ours.push({ name: 'randomized, 2 power iterations (3 passes, JS)', s: secs(t0), evr: explainedVarianceCurve(r).cumulative[K - 1], ev0: r.explainedVariance[0] });
     }
 
-    // --- VAE, ours ---
+    // --- VAE, ours: the prebuild's data-parallel engine (W worker threads, tfjs WASM each) ---
     const epochStats: VaeEpochStats[] = [];
     t0 = performance.now();
-    const model = await trainVae(data.subarray(0, vaeN * D), vaeN, D, { latentDim: 3, hidden: [512, 512], batchSize: VAE_BATCH, epochs: 1, seed: 0 }, { onEpoch: (s) => epochStats.push(s) });
-    const vaeS = secs(t0);
-    disposeVae(model);
+    const engine = createVaeEngine(vaeWorkers);
+    // Time inside the engine (split, workers' forward/backward, messages, sum) vs the coordinator's
+    // own work (gathering the batch, noise, Adam), to show where an epoch goes.
+    let inEngine = 0;
+    let steps = 0;
+    const timedEngine: VaeGradientEngine = {
+      parts: engine.parts,
+      start: (s) => engine.start(s),
+      end: () => engine.end(),
+      close: () => engine.close(),
+      async gradients(...args) {
+        const t = performance.now();
+        try {
+          return await engine.gradients(...args);
+        } finally {
+          inEngine += performance.now() - t;
+          steps++;
+        }
+      },
+    };
+    let vaeS: number;
+    let trainS: number;
+    try {
+      const tTrain = performance.now();
+      const model = await trainVae(data.subarray(0, vaeN * D), vaeN, D, { latentDim: 3, hidden: [512, 512], batchSize: VAE_BATCH, epochs: 1, seed: 0 }, { onEpoch: (s) => epochStats.push(s) }, timedEngine);
+      trainS = secs(tTrain);
+      vaeS = secs(t0);
+      disposeVae(model);
+    } finally {
+      await engine.close();
+    }
     const ep = epochStats[0];
+    notes.push(
+      `Ours: VAE batches split over ${vaeWorkers} ${vaeWorkers === 1 ? 'replica (this thread)' : 'worker threads'} (prebuild/vae-parallel.ts); the epoch's ${(vaeS).toFixed(1)} s include starting the threads and ` +
+        `standardising the data (${(vaeS - inEngine / 1000).toFixed(1)} s outside the gradient engine: threads' start, standardisation, batch gathering, noise, Adam); ` +
+        `${steps} steps, ${(inEngine / 1000 / Math.max(1, steps)).toFixed(2)} s each in the engine (workers' forward/backward + messages + gradient sum); training loop ${trainS.toFixed(1)} s.`,
+    );
 
     // --- peers ---
-    const peer = runPeer(file, n, vaeN);
+    const peer = runPeer(file, n, vaeN, only);
     if (peer) {
       peerName = `scikit-learn ${peer.sklearn} PCA(100, randomized | full), torch ${peer.torch} CPU (${peer.torch_threads} threads) VAE 768-512-512-3, numpy ${peer.numpy}, Debian /usr/bin/python3, OPENBLAS_CORETYPE ${peer.coretype}`;
     }
-    const bestPeer = peer ? Math.min(peer.pca_randomized.s, peer.pca_full.s) : null;
-    const bestPeerName = peer ? (peer.pca_randomized.s <= peer.pca_full.s ? 'randomized' : 'full') : '';
+    const pr = peer?.pca_randomized;
+    const pf = peer?.pca_full;
+    const bestPeer = pr && pf ? Math.min(pr.s, pf.s) : null;
+    const bestPeerName = pr && pf ? (pr.s <= pf.s ? 'randomized' : 'full') : '';
     for (const o of ours) {
       rows.push({ metric: `PCA ${n} x ${D} -> ${K} fit: ours ${o.name} vs sklearn ${bestPeerName || '-'} (faster of the two) (s)`, ours: o.s, peer: bestPeer, unit: 's', higherIsBetter: false });
     }
     rows.push({ metric: `VAE one epoch, ${vaeN} x ${D}, batch ${VAE_BATCH} (s)`, ours: vaeS, peer: peer ? peer.vae.s : null, unit: 's', higherIsBetter: false });
     rows.push({ metric: 'VAE training throughput (samples/s)', ours: ep.samplesPerSec, peer: peer ? vaeN / peer.vae.s : null, unit: 'samples/s', higherIsBetter: true });
     if (peer) {
-      notes.push(`sklearn PCA fit: randomized ${peer.pca_randomized.s.toFixed(1)} s, full ${peer.pca_full.s.toFixed(1)} s. Peer BLAS: ${JSON.stringify(peer.blas)}.`);
-      notes.push(
-        `Explained variance ratio, sum of 100 components: ${ours.map((o) => `ours ${o.name} ${o.evr.toFixed(4)}`).join('; ')}; sklearn randomized ${peer.pca_randomized.evr.toFixed(4)}, full ${peer.pca_full.evr.toFixed(4)}. ` +
-          `First variance: ours ${ours[0].ev0.toFixed(3)}, sklearn full ${peer.pca_full.ev0.toFixed(3)}.`,
-      );
+      notes.push(`Peer BLAS: ${JSON.stringify(peer.blas)}.`);
+      if (pr && pf && ours[0]) {
+        notes.push(`sklearn PCA fit: randomized ${pr.s.toFixed(1)} s, full ${pf.s.toFixed(1)} s.`);
+        notes.push(
+          `Explained variance ratio, sum of 100 components: ${ours.map((o) => `ours ${o.name} ${o.evr.toFixed(4)}`).join('; ')}; sklearn randomized ${pr.evr.toFixed(4)}, full ${pf.evr.toFixed(4)}. ` +
+            `First variance: ours ${ours[0].ev0.toFixed(3)}, sklearn full ${pf.ev0.toFixed(3)}.`,
+        );
+      }
       notes.push(`VAE epoch 1 per-sample means: ours recon ${ep.reconLoss.toFixed(1)}, KL ${ep.klLoss.toFixed(2)} (per dim ${ep.klPerDim.map((x) => x.toFixed(2)).join(', ')}); torch recon ${peer.vae.recon.toFixed(1)}, KL ${peer.vae.kl.toFixed(2)}.`);
     }
     notes.push(
       'Both VAEs: standardised inputs, loss = per-sample 0.5 * squared error summed over 768 + KL (weight annealed linearly over 5 epochs), Adam 1e-3. ' +
-        'Ours runs single-threaded (tfjs WASM threads cannot start in Node or in a COOP/COEP worker); torch uses every core. Ours includes computing the standardisation.',
+        `Ours is data-parallel over ${vaeWorkers} thread(s), each a single-threaded tfjs WASM replica (tfjs's own WASM threads cannot start in Node or in a COOP/COEP worker); torch uses every core. Ours includes starting the threads and computing the standardisation.`,
     );
-    notes.push('PCA timings are fit only (no projection); ours streams the rows in 16,384-row chunks as from shards.');
+    if (only !== 'vae') notes.push('PCA timings are fit only (no projection); ours streams the rows in 16,384-row chunks as from shards.');
+    else notes.push('REDUCE_BENCH_ONLY=vae: PCA was not run in this run.');
     notes.push(`1-minute load average: ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end (2 cores; other jobs ran alongside when it is above ~2).`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

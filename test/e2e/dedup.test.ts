@@ -210,6 +210,71 @@ describe('duplicates view', () => {
     await page.close();
   });
 
+  it('a permalink opens a group at a threshold in a fresh page; opening one writes the link', async () => {
+    // The largest group at 95% (group ids are per threshold: the link needs both).
+    const [gid, members] = largestFirst(0.95)[0];
+    const { page, errors } = await openPage(browser.context);
+    const t0 = Date.now();
+    await page.goto(`${preview.url}#/dedup?th=0.95&group=${gid}`);
+    await page.locator('[data-view="dedup"][data-ready="true"][data-threshold="0.95"]').waitFor({ timeout: 90_000 });
+    const detail = page.locator(`[data-testid="group-detail"][data-group-id="${gid}"][data-ready="true"]`);
+    await detail.waitFor({ timeout: 60_000 });
+    timings['permalink group ready'] = Date.now() - t0;
+    expect(await page.locator('.switch label.active').innerText()).toContain('95%');
+    expect(await page.locator('[data-testid="link-warnings"]').count()).toBe(0);
+    // The detail lists the group's members (both pickers hold every member).
+    const picked = await page.locator('[data-testid="pick-a"] option').evaluateAll((os) => os.map((o) => Number((o as HTMLOptionElement).value)));
+    expect(picked.sort((a, b) => a - b)).toEqual([...members].sort((a, b) => a - b));
+    const left = Number(await page.locator('[data-testid="code-diff"] .head[data-side="left"]').getAttribute('data-id'));
+    expect(members).toContain(left);
+
+    // Switching the threshold writes th and drops the group; opening a group writes both.
+    await page.locator('.switch label', { hasText: '80%' }).click();
+    await page.locator('[data-view="dedup"][data-threshold="0.8"]').waitFor();
+    await page.waitForFunction(() => /[?&]th=0\.8(&|$)/.test(location.hash) && !/[?&]group=/.test(location.hash));
+    expect(await page.locator('[data-testid="group-detail"]').count()).toBe(0);
+    const [gid80] = largestFirst(0.8)[1] ?? largestFirst(0.8)[0];
+    await page.locator(`[data-testid="dedup-groups"] button[data-open-group="${gid80}"]`).click();
+    await page.waitForFunction((g) => location.hash.startsWith('#/dedup?') && new URLSearchParams(location.hash.split('?')[1]).get('group') === String(g), gid80);
+    const link = await page.evaluate(() => location.href);
+    expect(new URLSearchParams(link.split('#')[1].split('?')[1]).get('th')).toBe('0.8');
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // That link in a fresh page opens the same group at the same threshold.
+    const again = await openPage(browser.context);
+    await again.page.goto(link);
+    await again.page.locator(`[data-view="dedup"][data-ready="true"][data-threshold="0.8"][data-group="${gid80}"]`).waitFor({ timeout: 90_000 });
+    await again.page.locator(`[data-testid="group-detail"][data-group-id="${gid80}"][data-ready="true"]`).waitFor({ timeout: 60_000 });
+    await again.page.screenshot({ path: join(ARTIFACTS, 'dedup-permalink.png'), fullPage: true });
+    expect(again.errors).toEqual([]);
+    await again.page.close();
+  });
+
+  it('a permalink with bad values shows the link warning and the default view', async () => {
+    const noGroup = Math.max(...expected.groups.get(0.95)!.keys()) + 1000;
+    // [query, warning, refused by the view (which rewrites the link) rather than by the URL parser]
+    const cases: [string, RegExp, boolean][] = [
+      ['th=2&group=x', /threshold|group/i, false],
+      ['th=0.7', /0\.7.*80%.*95%/, true],
+      [`th=0.95&group=${noGroup}`, new RegExp(`no duplicate group ${noGroup} at 95%`), true],
+    ];
+    for (const [query, warning, byView] of cases) {
+      const { page, errors } = await openPage(browser.context);
+      await page.goto(`${preview.url}#/dedup?${query}`);
+      const warnings = page.locator('[data-testid="link-warnings"]');
+      await warnings.waitFor({ timeout: 90_000 });
+      // The default view: 80%, the groups list, no group open; the link no longer names the bad values.
+      await page.locator('[data-view="dedup"][data-ready="true"][data-threshold="0.8"][data-group=""]').waitFor({ timeout: 90_000 });
+      await page.waitForFunction((n) => document.querySelector('[data-testid="dedup-groups"]')?.getAttribute('data-total') === String(n), largestFirst(0.8).length);
+      expect(await warnings.innerText()).toMatch(warning);
+      expect(await page.locator('[data-testid="group-detail"]').count()).toBe(0);
+      if (byView) await page.waitForFunction(() => !/[?&](th|group)=/.test(location.hash));
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
   it('reruns the dedup core over a package in the browser', async () => {
     const { page, errors } = await openPage(browser.context);
     await openDedup(page);

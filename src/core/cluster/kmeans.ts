@@ -714,6 +714,114 @@ export async function kmeans(data: Float32Array, n: number, d: number, opts: KMe
  * float32 distances, which may differ from float64 at near-ties) and computes the inertia in float64.
  */
 export function miniBatchKMeans(data: Float32Array, n: number, d: number, opts: KMeansOptions): KMeansResult {
+  const steps = miniBatchSteps(data, n, d, opts);
+  const scratch = d > DIRECT_MAX_DIM ? new NearestScratch(d, opts.k) : null;
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    const q = r.value;
+    nearestTwo(data, d, q.ids, q.start, q.count, q.centers, q.cNorms, q.k, q.lab, q.best, null, scratch, q.fast);
+  }
+}
+
+/**
+ * A labelling the mini-batch loop needs: nearest centre of rows `ids[0..count)` (or rows
+ * start..start+count when ids is null) into lab/best, positionally — nearestTwo's arguments.
+ */
+export interface NearestRequest {
+  ids: Int32Array | null;
+  start: number;
+  count: number;
+  centers: Float64Array;
+  cNorms: Float64Array;
+  k: number;
+  lab: Int32Array;
+  best: Float64Array;
+  fast: NearestFast;
+}
+
+/**
+ * Threads that label rows for mini-batch k-means (in high dimension, where that is the work).
+ * begin() shares the data with them; label() runs nearestTwo on one thread for rows given by id
+ * (or a start row) against the given centres and returns the labels and distances.
+ */
+export interface NearestPool {
+  /** Threads besides the caller's. */
+  readonly size: number;
+  begin(data: Float32Array, n: number, d: number): Promise<void>;
+  label(thread: number, q: Omit<NearestRequest, 'lab' | 'best' | 'fast'> & { exact: boolean }): Promise<{ lab: Int32Array; best: Float64Array }>;
+  end(): Promise<void>;
+}
+
+/** Rows per part when a labelling is split over threads: multiples of the SIMD block (64). */
+function splitAligned(count: number, parts: number): number[] {
+  const blocks = Math.ceil(count / 64);
+  const per = Math.ceil(blocks / parts);
+  const out: number[] = [];
+  for (let from = 0; from < count; from += per * 64) out.push(Math.min(per * 64, count - from));
+  return out;
+}
+
+/**
+ * miniBatchKMeans with each labelling (every step's batch, the final pass over all rows) split
+ * over this thread and the pool's threads. Rows are labelled independently, so the result is the
+ * one-thread result, bit for bit. Without a pool, or in low dimension, it is miniBatchKMeans.
+ */
+export async function miniBatchKMeansParallel(data: Float32Array, n: number, d: number, opts: KMeansOptions, pool: NearestPool | null): Promise<KMeansResult> {
+  if (!pool || pool.size < 1 || d <= DIRECT_MAX_DIM) return miniBatchKMeans(data, n, d, opts);
+  validate(data, n, d, opts.k);
+  await pool.begin(data, n, d);
+  try {
+    const steps = miniBatchSteps(data, n, d, opts);
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) return r.value;
+      const q = r.value;
+      const sizes = splitAligned(q.count, pool.size + 1);
+      // Parts 1.. go to the pool's threads; part 0 is labelled here meanwhile.
+      let at = sizes[0]!;
+      const pending = sizes.slice(1).map((size, t) => {
+        const from = at;
+        at += size;
+        const part = { ids: q.ids ? q.ids.slice(from, from + size) : null, start: q.start + from, count: size, centers: q.centers, cNorms: q.cNorms, k: q.k, exact: q.fast.exact !== false };
+        return pool.label(t, part).then((res) => {
+          q.lab.set(res.lab, from);
+          q.best.set(res.best, from);
+        });
+      });
+      nearestTwo(data, d, q.ids, q.start, sizes[0]!, q.centers, q.cNorms, q.k, q.lab, q.best, null, null, q.fast);
+      await Promise.all(pending);
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Per-thread state of a NearestPool thread: the shared rows and their norms. */
+export function createNearestWorkerHandler(): {
+  begin(data: Float32Array, n: number, d: number): void;
+  label(q: Omit<NearestRequest, 'lab' | 'best' | 'fast'> & { exact: boolean }): { lab: Int32Array; best: Float64Array };
+  end(): void;
+} {
+  let state: { data: Float32Array; d: number; rowNorms: Float64Array; scratch: NearestScratch | null } | null = null;
+  return {
+    begin(data, n, d) {
+      state = { data, d, rowNorms: rowSqNorms(data, n, d), scratch: null };
+    },
+    label(q) {
+      if (!state) throw new Error('k-means worker: label before begin');
+      const lab = new Int32Array(q.count);
+      const best = new Float64Array(q.count);
+      if (!state.scratch || state.scratch.k < q.k) state.scratch = state.d > DIRECT_MAX_DIM ? new NearestScratch(state.d, q.k) : null;
+      nearestTwo(state.data, state.d, q.ids, q.start, q.count, q.centers, q.cNorms, q.k, lab, best, null, state.scratch, { rowNorms: state.rowNorms, exact: q.exact });
+      return { lab, best };
+    },
+    end() {
+      state = null;
+    },
+  };
+}
+
+/** The mini-batch algorithm; yields each labelling it needs (see the drivers above). */
+function* miniBatchSteps(data: Float32Array, n: number, d: number, opts: KMeansOptions): Generator<NearestRequest, KMeansResult, void> {
   const { k } = opts;
   validate(data, n, d, k);
   const t0 = now();
@@ -740,7 +848,6 @@ export function miniBatchKMeans(data: Float32Array, n: number, d: number, opts: 
   const best = new Float64Array(batch);
   const bsum = new Float64Array(k * d);
   const bcount = new Float64Array(k);
-  const scratch = d > DIRECT_MAX_DIM ? new NearestScratch(d, k) : null;
   // High dimension: row norms once, and float32 labels without the float64 recheck (a mini-batch
   // step is a stochastic estimate; scikit-learn's float32 path does the same).
   const fast: NearestFast = d > DIRECT_MAX_DIM ? { rowNorms: rowSqNorms(data, n, d), exact: false } : {};
@@ -756,7 +863,7 @@ export function miniBatchKMeans(data: Float32Array, n: number, d: number, opts: 
     throwIfAborted(opts.signal);
     const t = now();
     for (let p = 0; p < batch; p++) ids[p] = rng.int(n);
-    nearestTwo(data, d, ids, 0, batch, centers, cNorms, k, lab, best, null, scratch, fast);
+    yield { ids, start: 0, count: batch, centers, cNorms, k, lab, best, fast };
     let bInertia = 0;
     bsum.fill(0);
     bcount.fill(0);
@@ -829,7 +936,7 @@ export function miniBatchKMeans(data: Float32Array, n: number, d: number, opts: 
   const best2 = new Float64Array(chunk);
   for (let s0 = 0; s0 < n; s0 += chunk) {
     const m = Math.min(chunk, n - s0);
-    nearestTwo(data, d, null, s0, m, centers, cNorms, k, lab2, best2, null, scratch, fast);
+    yield { ids: null, start: s0, count: m, centers, cNorms, k, lab: lab2, best: best2, fast };
     st.labels.set(lab2.subarray(0, m), s0);
   }
   const labelsMs = now() - tl;

@@ -12,6 +12,10 @@
 //     exists, else the register-blocked float64 mulByTransposed),
 //     distances as sqrt(|x|^2 + |y|^2 - 2 x.y), and several labellings (a sweep over k) share
 //     one pass over the tiles, so the dominant O(m^2 d) work is done once for all k.
+//     The rows of tiles are dealt to SILHOUETTE_CHUNKS fixed chunks (snake order, so each chunk
+//     gets a like share of the triangle); each chunk's per-point sums are computed on their own and
+//     added in chunk order. The chunks can run on several threads (a SilhouettePool: worker
+//     threads in the prebuild) and the result is the same, bit for bit, whatever runs them.
 
 import { mulByTransposed } from '../util/linalg.ts';
 import { createRng } from '../util/random.ts';
@@ -135,11 +139,33 @@ function silhouetteLowD(x: Float32Array, m: number, d: number, labels: Int32Arra
   return out;
 }
 
-/** Exact silhouettes of every row for several labellings at once (high dimension): Gram tiles. */
-function silhouetteHighD(x: Float32Array, m: number, d: number, labelings: Int32Array[], ks: number[], signal?: AbortSignal): Float64Array[] {
+/** Fixed number of chunks the high-dimension pass is cut into (an upper bound on useful threads). */
+export const SILHOUETTE_CHUNKS = 8;
+
+/** Chunk of tile row t: snake order over 2C rows, so every chunk gets long and short rows alike. */
+function chunkOfTileRow(t: number, chunks: number): number {
+  const r = t % (2 * chunks);
+  return r < chunks ? r : 2 * chunks - 1 - r;
+}
+
+/** One high-dimension silhouette job: sample rows and the labellings scored on them. */
+export interface SilhouetteJob {
+  x: Float32Array;
+  m: number;
+  d: number;
+  labelings: Int32Array[];
+  ks: number[];
+}
+
+/**
+ * Per-point sums of distances to each cluster, from the tiles of one chunk only: out[l][i * k + c].
+ * Adding the chunks' sums in chunk order gives the full sums (what silhouetteSamplesMulti does).
+ */
+export function silhouetteChunkSums(job: SilhouetteJob, chunk: number, signal?: AbortSignal, norms: Float64Array = rowSqNorms(job.x, job.m, job.d)): Float64Array[] {
+  const { x, m, d, labelings, ks } = job;
+  if (!(Number.isInteger(chunk) && chunk >= 0 && chunk < SILHOUETTE_CHUNKS)) throw new RangeError(`silhouette: chunk ${chunk} is not in [0, ${SILHOUETTE_CHUNKS})`);
   const L = labelings.length;
   const sums = ks.map((k) => new Float64Array(m * k));
-  const norms = rowSqNorms(x, m, d);
   const kernel = simdKernel();
   const xi = kernel ? null : new Float64Array(TILE * d);
   const xj = kernel ? null : new Float64Array(TILE * d);
@@ -157,6 +183,7 @@ function silhouetteHighD(x: Float32Array, m: number, d: number, labelings: Int32
     }
   };
   for (let i0 = 0; i0 < m; i0 += TILE) {
+    if (chunkOfTileRow(i0 / TILE, SILHOUETTE_CHUNKS) !== chunk) continue;
     throwIfAborted(signal);
     const bi = Math.min(TILE, m - i0);
     if (kernel) copyPanel(kernel.reserve(offOut + TILE * TILE), 0, i0, bi);
@@ -200,6 +227,21 @@ function silhouetteHighD(x: Float32Array, m: number, d: number, labelings: Int32
       }
     }
   }
+  return sums;
+}
+
+/** Adds one chunk's sums into the running totals (in place). */
+function addSums(total: Float64Array[], part: Float64Array[]): void {
+  total.forEach((t, l) => {
+    const p = part[l];
+    if (!p || p.length !== t.length) throw new Error('silhouette: a chunk returned sums of the wrong shape');
+    for (let i = 0; i < t.length; i++) t[i] += p[i];
+  });
+}
+
+/** Silhouette of every row from the full per-point cluster sums. */
+function silhouettesFromSums(job: SilhouetteJob, sums: Float64Array[]): Float64Array[] {
+  const { m, labelings, ks } = job;
   return labelings.map((lab, l) => {
     const k = ks[l];
     const counts = new Int32Array(k);
@@ -211,6 +253,75 @@ function silhouetteHighD(x: Float32Array, m: number, d: number, labelings: Int32
   });
 }
 
+/** Exact silhouettes of every row for several labellings at once (high dimension): Gram tiles. */
+function silhouetteHighD(x: Float32Array, m: number, d: number, labelings: Int32Array[], ks: number[], signal?: AbortSignal): Float64Array[] {
+  const job: SilhouetteJob = { x, m, d, labelings, ks };
+  const norms = rowSqNorms(x, m, d);
+  const total = silhouetteChunkSums(job, 0, signal, norms);
+  for (let c = 1; c < SILHOUETTE_CHUNKS; c++) addSums(total, silhouetteChunkSums(job, c, signal, norms));
+  return silhouettesFromSums(job, total);
+}
+
+/**
+ * Runs silhouette chunks on other threads. begin() hands every thread the job; chunk() computes
+ * silhouetteChunkSums(job, c) on a free thread; end() lets the threads drop the job.
+ */
+export interface SilhouettePool {
+  /** Threads (chunks in flight at once). */
+  readonly size: number;
+  begin(job: SilhouetteJob): Promise<void>;
+  chunk(c: number): Promise<Float64Array[]>;
+  end(): Promise<void>;
+}
+
+async function silhouetteHighDPool(job: SilhouetteJob, pool: SilhouettePool, signal?: AbortSignal): Promise<Float64Array[]> {
+  await pool.begin(job);
+  try {
+    // Chunks go out in order to whichever thread is free; their sums are added strictly in chunk
+    // order (a few wait in `ready`), which keeps the result independent of the thread count.
+    const ready = new Map<number, Float64Array[]>();
+    let total: Float64Array[] | null = null;
+    let nextToAdd = 0;
+    let nextToSend = 0;
+    const drain = (): void => {
+      for (let part = ready.get(nextToAdd); part; part = ready.get(nextToAdd)) {
+        ready.delete(nextToAdd);
+        if (total) addSums(total, part);
+        else total = part;
+        nextToAdd++;
+      }
+    };
+    const lane = async (): Promise<void> => {
+      while (nextToSend < SILHOUETTE_CHUNKS) {
+        throwIfAborted(signal);
+        const c = nextToSend++;
+        ready.set(c, await pool.chunk(c));
+        drain();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(pool.size, SILHOUETTE_CHUNKS)) }, lane));
+    drain();
+    if (!total || nextToAdd !== SILHOUETTE_CHUNKS) throw new Error('silhouette: not every chunk came back');
+    return silhouettesFromSums(job, total);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Labellings grouped so that one group's per-point sums stay within MULTI_BYTES. */
+function groupsBySize(m: number, kk: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  let g0 = 0;
+  while (g0 < kk.length) {
+    let bytes = 0;
+    let g1 = g0;
+    while (g1 < kk.length && (g1 === g0 || bytes + m * kk[g1] * 8 <= MULTI_BYTES)) bytes += m * kk[g1++] * 8;
+    out.push([g0, g1]);
+    g0 = g1;
+  }
+  return out;
+}
+
 /**
  * Exact silhouette of every row of `x` (m x d) under each labelling (labels in [0, ks[l])).
  * In high dimension the labellings share the pairwise-distance pass (grouped to bound memory).
@@ -219,14 +330,27 @@ export function silhouetteSamplesMulti(x: Float32Array, m: number, d: number, la
   const kk = ks ?? labelings.map(labelCount);
   if (d <= DIRECT_MAX_DIM) return labelings.map((lab, l) => silhouetteLowD(x, m, d, lab, kk[l], signal));
   const out: Float64Array[] = [];
-  let g0 = 0;
-  while (g0 < labelings.length) {
-    let bytes = 0;
-    let g1 = g0;
-    while (g1 < labelings.length && (g1 === g0 || bytes + m * kk[g1] * 8 <= MULTI_BYTES)) bytes += m * kk[g1++] * 8;
-    out.push(...silhouetteHighD(x, m, d, labelings.slice(g0, g1), kk.slice(g0, g1), signal));
-    g0 = g1;
-  }
+  for (const [g0, g1] of groupsBySize(m, kk)) out.push(...silhouetteHighD(x, m, d, labelings.slice(g0, g1), kk.slice(g0, g1), signal));
+  return out;
+}
+
+/**
+ * silhouetteSamplesMulti with the high-dimension pass spread over a pool of threads (same values,
+ * bit for bit). Without a pool, or in low dimension, it is silhouetteSamplesMulti.
+ */
+export async function silhouetteSamplesMultiParallel(
+  x: Float32Array,
+  m: number,
+  d: number,
+  labelings: Int32Array[],
+  ks?: number[],
+  pool?: SilhouettePool | null,
+  signal?: AbortSignal,
+): Promise<Float64Array[]> {
+  const kk = ks ?? labelings.map(labelCount);
+  if (!pool || d <= DIRECT_MAX_DIM) return silhouetteSamplesMulti(x, m, d, labelings, kk, signal);
+  const out: Float64Array[] = [];
+  for (const [g0, g1] of groupsBySize(m, kk)) out.push(...(await silhouetteHighDPool({ x, m, d, labelings: labelings.slice(g0, g1), ks: kk.slice(g0, g1) }, pool, signal)));
   return out;
 }
 
@@ -273,6 +397,22 @@ export function silhouetteScore(data: Float32Array, n: number, d: number, labels
   return summarize(values, lab, k, sample, performance.now() - t0);
 }
 
+/** silhouetteScore with the high-dimension pass spread over a pool of threads (same result). */
+export async function silhouetteScoreParallel(
+  data: Float32Array,
+  n: number,
+  d: number,
+  labels: Int32Array,
+  k = labelCount(labels),
+  opts: SilhouetteOptions = {},
+  pool: SilhouettePool | null = null,
+): Promise<SilhouetteResult> {
+  const t0 = performance.now();
+  const { x, lab, m, sample } = drawSample(data, n, d, labels, opts.sampleSize, opts.seed ?? 0);
+  const values = (await silhouetteSamplesMultiParallel(x, m, d, [lab], [k], pool, opts.signal))[0];
+  return summarize(values, lab, k, sample, performance.now() - t0);
+}
+
 export interface SweepStep {
   k: number;
   silhouette: number;
@@ -299,6 +439,8 @@ export interface SweepOptions {
   kmeans?: Omit<Partial<KMeansOptions>, 'k' | 'signal'>;
   onStep?: (step: SweepStep, done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Threads for the high-dimension silhouette pass (same results with or without). */
+  pool?: SilhouettePool | null;
 }
 
 export interface SweepResult {
@@ -327,10 +469,10 @@ export async function silhouetteSweep(data: Float32Array, n: number, d: number, 
   const m = sample.length;
   const steps: SweepStep[] = [];
   const pending: { step: SweepStep; labels: Int32Array }[] = [];
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const t = performance.now();
-    const vals = silhouetteSamplesMulti(sx, m, d, pending.map((p) => p.labels), pending.map((p) => p.step.k), opts.signal);
+    const vals = await silhouetteSamplesMultiParallel(sx, m, d, pending.map((p) => p.labels), pending.map((p) => p.step.k), opts.pool, opts.signal);
     const share = (performance.now() - t) / pending.length;
     pending.forEach((p, l) => {
       const s = summarize(vals[l], p.labels, p.step.k, sample, share);
@@ -365,11 +507,11 @@ export async function silhouetteSweep(data: Float32Array, n: number, d: number, 
     pendingBytes += m * k * 8;
     // Low dimension: score now (progress per k). High dimension: batch the shared distance pass.
     if (d <= DIRECT_MAX_DIM || pendingBytes >= MULTI_BYTES) {
-      flush();
+      await flush();
       pendingBytes = 0;
     }
   }
-  flush();
+  await flush();
   let bestK = NaN;
   let best = -Infinity;
   for (const s of steps) {
@@ -379,4 +521,33 @@ export async function silhouetteSweep(data: Float32Array, n: number, d: number, 
     }
   }
   return { steps, bestK, sample, clusterSample };
+}
+
+// ---- a silhouette thread: the body of a worker serving a SilhouettePool -------------------------
+
+export type SilhouetteWorkerRequest = { type: 'begin'; job: SilhouetteJob } | { type: 'chunk'; chunk: number } | { type: 'end' };
+export type SilhouetteWorkerReply = { type: 'ok' } | { type: 'sums'; chunk: number; sums: Float64Array[] } | { type: 'error'; message: string };
+
+/** Message handler for one pool thread (adapters only move messages; 'sums' buffers may be transferred). */
+export function createSilhouetteWorkerHandler(): (req: SilhouetteWorkerRequest) => SilhouetteWorkerReply {
+  let job: SilhouetteJob | null = null;
+  let norms: Float64Array | null = null;
+  return (req) => {
+    try {
+      if (req.type === 'begin') {
+        job = req.job;
+        norms = rowSqNorms(job.x, job.m, job.d);
+        return { type: 'ok' };
+      }
+      if (req.type === 'end') {
+        job = null;
+        norms = null;
+        return { type: 'ok' };
+      }
+      if (!job || !norms) throw new Error('silhouette worker: chunk before begin');
+      return { type: 'sums', chunk: req.chunk, sums: silhouetteChunkSums(job, req.chunk, undefined, norms) };
+    } catch (err) {
+      return { type: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+  };
 }

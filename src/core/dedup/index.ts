@@ -14,7 +14,7 @@ import { louvainCommunities } from './communities.ts';
 import { UnionFind, labelComponents } from './components.ts';
 import type { FeatureBag } from './features.ts';
 import { bandHashes, candidatePairs } from './lsh.ts';
-import { estimateJaccard, weightedMinHash } from './minhash.ts';
+import { EMPTY_SAMPLE, estimateJaccard, weightedMinHash } from './minhash.ts';
 import { type DedupSettings, kindWeights } from './settings.ts';
 import { type WeightedSet, weighBags } from './tfidf.ts';
 
@@ -59,8 +59,9 @@ export interface DedupResult {
   groupIdPerItem: Int32Array;
   communityIdPerItem: Int32Array;
   pairs: DedupPairs;
-  /** Signatures of the items that went through LSH (others are zero), row-major, `samples` each. */
+  /** Signatures of the representatives (copies' are zero), row-major, `signatureStride` words each (the first `samples` used). */
   signatures: Uint32Array;
+  signatureStride: number;
   stats: DedupStats;
 }
 
@@ -82,9 +83,8 @@ function denseByFirst(keys: Float64Array): Int32Array {
   return out;
 }
 
-/** Runs near-duplicate detection over `bags` with `settings`. */
 /** Index of the first bag with the same normalised-body hash, for every bag (itself when it is the first). */
-export function exactRepresentatives(bags: readonly FeatureBag[]): Uint32Array {
+export function exactRepresentatives(bags: readonly Pick<FeatureBag, 'normHash'>[]): Uint32Array {
   const firstOf = new Map<number, number>();
   const rep = new Uint32Array(bags.length);
   for (let i = 0; i < bags.length; i++) {
@@ -116,13 +116,42 @@ export function weighDistinct(bags: readonly FeatureBag[], settings: DedupSettin
   return sets;
 }
 
+/** Runs near-duplicate detection over `bags` with `settings`. */
 export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): DedupResult {
-  const n = bags.length;
-  const S = settings.samples;
   const t0 = now();
+  const rep = exactRepresentatives(bags);
+  // Weights: document frequencies over distinct bodies only, so copies do not lower the IDF.
+  const sets = weighDistinct(bags, settings, rep);
+  const t1 = now();
+  const signatures = weightedMinHash(sets, settings.samples, settings.seed);
+  const t2 = now();
+  return runDedupOnSignatures(rep, signatures, settings.samples, settings, { weigh: t1 - t0, minhash: t2 - t1 });
+}
+
+/**
+ * Steps 1 and 4-8 on signatures computed elsewhere (the prebuild signs in worker threads):
+ * `rep` from exactRepresentatives, `signatures` row-major with `stride` >= settings.samples words per
+ * item, of which the first settings.samples are used — the samples of weightedMinHash do not depend
+ * on their number, so a 256-sample signature's first 128 words are the 128-sample signature.
+ * Only representatives (rep[i] === i) need signatures; an all-EMPTY_SAMPLE signature is an empty set
+ * (no features left after weighting), which takes part in nothing. `ms` fills the weigh and minhash
+ * timings that happened elsewhere. runDedup(bags, s) equals runDedupOnSignatures(exactRepresentatives(bags),
+ * weightedMinHash(weighDistinct(bags, s, rep), s.samples, s.seed), s.samples, s).
+ */
+export function runDedupOnSignatures(
+  rep: Uint32Array,
+  signatures: Uint32Array,
+  stride: number,
+  settings: DedupSettings,
+  ms: { weigh: number; minhash: number } = { weigh: 0, minhash: 0 },
+): DedupResult {
+  const n = rep.length;
+  const S = settings.samples;
+  if (stride < S) throw new RangeError(`dedup: signatures of ${stride} samples, ${settings.name} needs ${S}`);
+  if (settings.bands * settings.rows > S) throw new RangeError(`lsh: ${settings.bands} x ${settings.rows} > ${S} samples`);
+  if (signatures.length < n * stride) throw new RangeError(`dedup: ${signatures.length} signature words for ${n} items x ${stride}`);
 
   // 1. Exact duplicates.
-  const rep = exactRepresentatives(bags);
   const pa: number[] = [];
   const pb: number[] = [];
   const ps: number[] = [];
@@ -139,21 +168,20 @@ export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): 
   const exactGroupFirst = new Set<number>();
   for (let i = 0; i < pa.length; i++) exactGroupFirst.add(pa[i]);
 
-  // 2. Weights: document frequencies over distinct bodies only, so copies do not lower the IDF.
-  const sets = weighDistinct(bags, settings, rep);
+  // 2. Items that go through LSH: representatives whose weighted set is not empty.
   const include = new Uint8Array(n);
   let emptyItems = 0;
   for (let i = 0; i < n; i++) {
     if (rep[i] !== i) continue;
-    if (sets[i].hashes.length > 0) include[i] = 1;
+    let nonzero = false;
+    for (let k = 0, o = i * stride; k < S && !nonzero; k++) nonzero = signatures[o + k] !== EMPTY_SAMPLE;
+    if (nonzero) include[i] = 1;
     else emptyItems++;
   }
-  const t1 = now();
 
-  // 3-5. Signatures, LSH, verification.
-  const signatures = weightedMinHash(sets, S, settings.seed);
+  // 3-5. LSH, verification.
   const t2 = now();
-  const bh = bandHashes(signatures, n, S, settings.bands, settings.rows);
+  const bh = bandHashes(signatures, n, stride, settings.bands, settings.rows);
   const cand = candidatePairs(bh, n, settings.bands, settings.bucketCap, settings.bucketWindow, settings.maxCandidates, include);
   const t3 = now();
   let verified = 0;
@@ -161,7 +189,7 @@ export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): 
     const key = cand.keys[c];
     const a = Math.floor(key / n);
     const b = key - a * n;
-    const sim = estimateJaccard(signatures, S, a, b);
+    const sim = estimateJaccard(signatures, S, a, b, stride);
     if (sim >= settings.threshold) {
       pa.push(a);
       pb.push(b);
@@ -270,6 +298,7 @@ export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): 
     communityIdPerItem,
     pairs: { a: Uint32Array.from(pa), b: Uint32Array.from(pb), similarity: Float32Array.from(ps), exact: Uint8Array.from(pe) },
     signatures,
+    signatureStride: stride,
     stats: {
       settings: settings.name,
       settingsVersion: settings.version,
@@ -286,7 +315,7 @@ export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): 
       largestGroup: groupSize.reduce((m, x) => Math.max(m, x), 0),
       communities,
       giantComponents: giant,
-      ms: { weigh: t1 - t0, minhash: t2 - t1, lsh: t3 - t2, verify: t4 - t3, graph: t5 - t4 },
+      ms: { weigh: ms.weigh, minhash: ms.minhash, lsh: t3 - t2, verify: t4 - t3, graph: t5 - t4 },
     },
   };
 }
@@ -294,7 +323,7 @@ export function runDedup(bags: readonly FeatureBag[], settings: DedupSettings): 
 export * from './settings.ts';
 export { extractFeatures, splitIdentifier, type FeatureBag } from './features.ts';
 export { weighBags, weightedJaccard, documentFrequencies, type WeightedSet } from './tfidf.ts';
-export { weightedMinHash, estimateJaccard } from './minhash.ts';
+export { weightedMinHash, estimateJaccard, EMPTY_SAMPLE } from './minhash.ts';
 export { optimalParams, bandHashes, candidatePairs, falsePositiveArea, falseNegativeArea } from './lsh.ts';
 export { connectedComponents, UnionFind } from './components.ts';
 export { louvainCommunities } from './communities.ts';

@@ -104,10 +104,13 @@ export function weightedMinHash(sets: readonly WeightedSet[], samples: number, s
   return out;
 }
 
-/** Estimated weighted Jaccard of items a and b: fraction of equal samples. */
-export function estimateJaccard(sig: Uint32Array, samples: number, a: number, b: number): number {
-  const oa = a * samples;
-  const ob = b * samples;
+/**
+ * Estimated weighted Jaccard of items a and b: fraction of equal samples among the first `samples`
+ * of rows `stride` words long (a signature with more samples holds the shorter one as its prefix).
+ */
+export function estimateJaccard(sig: Uint32Array, samples: number, a: number, b: number, stride = samples): number {
+  const oa = a * stride;
+  const ob = b * stride;
   let eq = 0;
   for (let k = 0; k < samples; k++) if (sig[oa + k] === sig[ob + k]) eq++;
   return eq / samples;

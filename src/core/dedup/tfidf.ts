@@ -13,6 +13,11 @@ export interface WeightedSet {
   weights: Float32Array;
 }
 
+/** Document frequency by feature hash: a Map, or any table with the same lookup (the prebuild shares one with its threads). */
+export interface DocumentFrequencyLookup {
+  get(hash: number): number | undefined;
+}
+
 /** Document frequency of every feature hash in `bags`. */
 export function documentFrequencies(bags: readonly FeatureBag[]): Map<number, number> {
   const df = new Map<number, number>();
@@ -29,7 +34,7 @@ export function weighBags(
   bags: readonly FeatureBag[],
   kindWeight: ArrayLike<number>,
   minDf: number,
-  df: Map<number, number> = documentFrequencies(bags),
+  df: DocumentFrequencyLookup = documentFrequencies(bags),
   nDocs: number = bags.length,
 ): WeightedSet[] {
   const out: WeightedSet[] = [];

@@ -133,6 +133,10 @@ export function configureTransformersEnv(env: Transformers['env'], s: Transforme
   if (s.modelBase !== undefined) env.localModelPath = s.modelBase.endsWith('/') ? s.modelBase : `${s.modelBase}/`;
   const wasm = env.backends.onnx.wasm;
   if (s.wasmThreads !== undefined && wasm) wasm.numThreads = s.wasmThreads;
+  // Otherwise transformers.js re-serves ONNX Runtime's .mjs factory from a blob: URL (its Cache API
+  // copy), which the site's Content-Security-Policy (script-src 'self', no blob:) refuses to import;
+  // the factory is then imported from its own URL, and the browser's HTTP cache keeps it anyway.
+  env.useWasmCache = false;
 }
 
 interface Loaded {

@@ -121,6 +121,14 @@ function initRuntime(runtimeWasmUrl?: string): Promise<void> {
   return initPromise;
 }
 
+/**
+ * Loads web-tree-sitter's runtime once per thread. Every extractor in a thread must share this:
+ * a second `Parser.init` replaces the WASM module and breaks languages loaded before it.
+ */
+export function initTreeSitter(runtimeWasmUrl?: string): Promise<void> {
+  return initRuntime(runtimeWasmUrl);
+}
+
 // Character codes.
 const C_TAB = 9;
 const C_NL = 10;

@@ -17,10 +17,19 @@
 // built-in gradient of matMul uses the flags. So dense layers use a custom gradient with explicit
 // transposes, and the first layer skips the (unused) gradient with respect to the input.
 //
+// Data parallelism: training is a coordinator loop (trainVae) plus a gradient engine. Each step's
+// batch is cut into W contiguous parts, W replicas of the net (worker threads in the prebuild,
+// sub-workers in the browser, or one replica in this realm) compute the gradient of their part's
+// share of the batch's mean loss, the coordinator sums them in replica order and applies Adam (in
+// JS, on one flat float32 array of weights), and the new weights go out with the next step. The
+// summed gradient equals the single-replica gradient up to float rounding.
+//
 // Determinism: weights are initialised and batches shuffled and the reparameterisation noise drawn
-// from the seeded generator in util/random.ts (not tfjs's RNG), so the same seed gives the same
-// starting point on every backend; on the single-threaded wasm and cpu backends training is then
-// bit-for-bit repeatable. WebGPU reductions may differ in the last bits.
+// from the seeded generator in util/random.ts (not tfjs's RNG), all in the coordinator, so the same
+// seed gives the same starting point and the same batches for every W and every backend; on the
+// single-threaded wasm and cpu backends training is then bit-for-bit repeatable for a given W. W
+// changes only the order of the gradient's sums (~1e-6 relative per step). WebGPU reductions may
+// differ in the last bits.
 
 import * as tf from '@tensorflow/tfjs';
 import { createRng, type Rng } from '../util/random.ts';
@@ -134,17 +143,6 @@ function toVariable<R extends tf.Rank>(t: tf.Tensor<R>, name: string): tf.Variab
   return v;
 }
 
-function glorotDense(inDim: number, outDim: number, rng: Rng, name: string): Dense {
-  // Glorot-uniform weights (the Keras default the study used), zero biases.
-  const limit = Math.sqrt(6 / (inDim + outDim));
-  const w = new Float32Array(inDim * outDim);
-  for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * limit;
-  return {
-    w: toVariable(tf.tensor2d(w, [inDim, outDim]), `${name}/w`),
-    b: toVariable(tf.zeros([outDim]) as tf.Tensor1D, `${name}/b`),
-  };
-}
-
 // y = x W + b with explicit transposes in the gradient (see the header). The variant without
 // input gradient returns zeros for x, which costs a fill instead of a (B x out x in) product.
 const denseOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -206,26 +204,6 @@ export function disposeVae(model: VaeModel): void {
   for (const v of allVariables(model)) v.dispose();
 }
 
-function buildModel(inputDim: number, settings: VaeSettings, shift: Float32Array, invScale: Float32Array, rng: Rng): VaeModel {
-  instances++;
-  const encoder: Dense[] = [];
-  let prev = inputDim;
-  settings.hidden.forEach((h, i) => {
-    encoder.push(glorotDense(prev, h, rng, `enc${i}`));
-    prev = h;
-  });
-  const mu = glorotDense(prev, settings.latentDim, rng, 'mu');
-  const logSigma = glorotDense(prev, settings.latentDim, rng, 'logSigma');
-  const decoder: Dense[] = [];
-  prev = settings.latentDim;
-  [...settings.hidden].reverse().forEach((h, i) => {
-    decoder.push(glorotDense(prev, h, rng, `dec${i}`));
-    prev = h;
-  });
-  const output = glorotDense(prev, inputDim, rng, 'out');
-  return { inputDim, settings, shift, invScale, encoder, mu, logSigma, decoder, output, history: [], backend: tf.getBackend() };
-}
-
 function validate(s: VaeSettings): void {
   if (!(Number.isInteger(s.latentDim) && s.latentDim >= 1)) throw new RangeError('VAE: latentDim must be a positive integer');
   if (s.hidden.length === 0 || s.hidden.some((h) => !(Number.isInteger(h) && h >= 1))) throw new RangeError('VAE: hidden sizes must be positive integers');
@@ -242,10 +220,432 @@ export function vaeLearningRate(s: VaeSettings, epoch: number): number {
   return lr;
 }
 
-// Adam keeps its rate in a protected field that applyGradients reads on every step; setting it
-// keeps the moment estimates across a decay (a new optimizer would reset them).
-interface MutableRate {
-  learningRate: number;
+// ---- flat parameters ---------------------------------------------------------------------------
+// Training moves the weights between realms (worker threads, browser sub-workers) as one flat
+// float32 array, layer by layer in a fixed order: enc0..encH, mu, logSigma, dec0..decH, out, each
+// weight matrix (row-major, in x out) followed by its bias. Gradients use the same layout.
+
+export interface VaeParam {
+  /** `enc0/w`, `enc0/b`, ..., `out/b` (the serialised tensor names). */
+  name: string;
+  shape: number[];
+  /** Offset in float32 elements. */
+  offset: number;
+  size: number;
+}
+
+function layerShapes(inputDim: number, s: Pick<VaeSettings, 'latentDim' | 'hidden'>): [string, number, number][] {
+  const layers: [string, number, number][] = [];
+  let prev = inputDim;
+  s.hidden.forEach((h, i) => {
+    layers.push([`enc${i}`, prev, h]);
+    prev = h;
+  });
+  layers.push(['mu', prev, s.latentDim], ['logSigma', prev, s.latentDim]);
+  prev = s.latentDim;
+  [...s.hidden].reverse().forEach((h, i) => {
+    layers.push([`dec${i}`, prev, h]);
+    prev = h;
+  });
+  layers.push(['out', prev, inputDim]);
+  return layers;
+}
+
+/** Names, shapes and offsets of every parameter in the flat layout. */
+export function vaeParamLayout(inputDim: number, s: Pick<VaeSettings, 'latentDim' | 'hidden'>): VaeParam[] {
+  const out: VaeParam[] = [];
+  let offset = 0;
+  for (const [name, inDim, outDim] of layerShapes(inputDim, s)) {
+    out.push({ name: `${name}/w`, shape: [inDim, outDim], offset, size: inDim * outDim });
+    offset += inDim * outDim;
+    out.push({ name: `${name}/b`, shape: [outDim], offset, size: outDim });
+    offset += outDim;
+  }
+  return out;
+}
+
+/** Glorot-uniform weights (the Keras default the study used) and zero biases, drawn from `rng`. */
+export function initVaeWeights(inputDim: number, s: Pick<VaeSettings, 'latentDim' | 'hidden'>, rng: Rng): Float32Array {
+  const layout = vaeParamLayout(inputDim, s);
+  const last = layout[layout.length - 1];
+  const flat = new Float32Array(last ? last.offset + last.size : 0);
+  for (const p of layout) {
+    if (p.shape.length !== 2) continue; // biases stay 0
+    const limit = Math.sqrt(6 / (p.shape[0] + p.shape[1]));
+    for (let i = p.offset; i < p.offset + p.size; i++) flat[i] = (2 * rng.next() - 1) * limit;
+  }
+  return flat;
+}
+
+/** A model whose tfjs variables hold `weights` (flat layout); the variables own copies. */
+export function vaeFromWeights(inputDim: number, settings: VaeSettings, shift: Float32Array, invScale: Float32Array, weights: Float32Array, backend = tf.getBackend()): VaeModel {
+  const layout = vaeParamLayout(inputDim, settings);
+  const last = layout[layout.length - 1];
+  if (last && weights.length !== last.offset + last.size) throw new RangeError(`vaeFromWeights: ${weights.length} weights, the net has ${last.offset + last.size}`);
+  instances++;
+  const byName = new Map(layout.map((p) => [p.name, p]));
+  const dense = (name: string): Dense => {
+    const w = byName.get(`${name}/w`) as VaeParam;
+    const b = byName.get(`${name}/b`) as VaeParam;
+    return {
+      w: toVariable(tf.tensor2d(weights.slice(w.offset, w.offset + w.size), [w.shape[0], w.shape[1]]), `${name}/w`),
+      b: toVariable(tf.tensor1d(weights.slice(b.offset, b.offset + b.size)), `${name}/b`),
+    };
+  };
+  return {
+    inputDim,
+    settings,
+    shift,
+    invScale,
+    encoder: settings.hidden.map((_, i) => dense(`enc${i}`)),
+    mu: dense('mu'),
+    logSigma: dense('logSigma'),
+    decoder: settings.hidden.map((_, i) => dense(`dec${i}`)),
+    output: dense('out'),
+    history: [],
+    backend,
+  };
+}
+
+// ---- gradients of one part of a batch --------------------------------------------------------
+
+/** Gradient of one part of a batch, and the part's loss sums (for the epoch's statistics). */
+export interface VaeGradients {
+  /** d(loss)/d(weights) in the flat layout, loss = scale * sum over the part's rows of (recon + beta * KL). */
+  grads: Float32Array;
+  /** Sum over the part's rows of the per-sample reconstruction term. */
+  reconSum: number;
+  /** Sum over the part's rows of the KL of each latent dimension. */
+  klSum: Float64Array;
+  /** Rows in the part. */
+  m: number;
+}
+
+/**
+ * One copy of the network that computes gradients for given weights (the data-parallel unit: each
+ * worker holds one). Rows come in raw units; the replica standardises them with shift/invScale.
+ */
+export class VaeReplica {
+  readonly model: VaeModel;
+  private readonly vars: tf.Variable[];
+  private readonly layout: VaeParam[];
+  private readonly shiftT: tf.Tensor1D;
+  private readonly invScaleT: tf.Tensor1D;
+
+  constructor(inputDim: number, settings: VaeSettings, shift: Float32Array, invScale: Float32Array) {
+    this.layout = vaeParamLayout(inputDim, settings);
+    const last = this.layout[this.layout.length - 1] as VaeParam;
+    this.model = vaeFromWeights(inputDim, settings, shift, invScale, new Float32Array(last.offset + last.size));
+    this.vars = allVariables(this.model);
+    this.shiftT = tf.tensor1d(shift);
+    this.invScaleT = tf.tensor1d(invScale);
+  }
+
+  get size(): number {
+    const last = this.layout[this.layout.length - 1] as VaeParam;
+    return last.offset + last.size;
+  }
+
+  setWeights(weights: Float32Array): void {
+    if (weights.length !== this.size) throw new RangeError(`VaeReplica: ${weights.length} weights, the net has ${this.size}`);
+    this.layout.forEach((p, i) => {
+      tf.tidy(() => {
+        (this.vars[i] as tf.Variable).assign(tf.tensor(weights.slice(p.offset, p.offset + p.size), p.shape));
+      });
+    });
+  }
+
+  /**
+   * Gradient of scale * sum_i (recon_i + beta * KL_i) over the m rows (row-major, m x inputDim) with
+   * the reparameterisation noise `noise` (m x latentDim). With scale = 1 / batch, the gradients of
+   * the parts of a batch add up to the gradient of the batch's mean loss.
+   */
+  async gradients(rows: Float32Array, m: number, noise: Float32Array, beta: number, scale: number): Promise<VaeGradients> {
+    const d = this.model.inputDim;
+    const k = this.model.settings.latentDim;
+    if (!(m >= 1) || rows.length < m * d || noise.length < m * k) throw new RangeError('VaeReplica.gradients: rows or noise shorter than m rows');
+    // The loss terms are kept out of the tape's tidy to report them; released below.
+    let reconT: tf.Tensor | null = null;
+    let klDimT: tf.Tensor | null = null;
+    const grads = tf.tidy(() => {
+      const x = tf.mul(tf.sub(tf.tensor2d(rows.subarray(0, m * d), [m, d]), this.shiftT), this.invScaleT) as tf.Tensor2D;
+      const eps = tf.tensor2d(noise.subarray(0, m * k), [m, k]);
+      const { grads: g } = tf.variableGrads(() => {
+        const { mu, logSigma } = encodeTensors(this.model, x, true);
+        const z = tf.add(mu, tf.mul(tf.exp(logSigma), eps)) as tf.Tensor2D;
+        const xr = decodeTensors(this.model, z, true);
+        // Per-sample sums (see the header), summed over the part's rows.
+        const recon = tf.mul(0.5, tf.sum(tf.square(tf.sub(xr, x))));
+        // KL(N(mu, sigma^2) || N(0, 1)) per dim = 0.5 (mu^2 + sigma^2 - 1) - log sigma.
+        const klDim = tf.sum(tf.sub(tf.mul(0.5, tf.sub(tf.add(tf.square(mu), tf.exp(tf.mul(2, logSigma))), 1)), logSigma), 0);
+        reconT = tf.keep(recon);
+        klDimT = tf.keep(klDim);
+        return tf.mul(scale, tf.add(recon, tf.mul(beta, tf.sum(klDim)))) as tf.Scalar;
+      }, this.vars);
+      return this.vars.map((v) => g[v.name] as tf.Tensor);
+    });
+    try {
+      const flat = new Float32Array(this.size);
+      const parts = await Promise.all(grads.map((t) => t.data() as Promise<Float32Array>));
+      parts.forEach((values, i) => flat.set(values, (this.layout[i] as VaeParam).offset));
+      const recon = (await (reconT as unknown as tf.Tensor).data())[0] as number;
+      const kl = await (klDimT as unknown as tf.Tensor).data();
+      return { grads: flat, reconSum: recon, klSum: Float64Array.from(kl), m };
+    } finally {
+      tf.dispose([...grads, reconT as tf.Tensor | null, klDimT as tf.Tensor | null].filter((t): t is tf.Tensor => t !== null));
+    }
+  }
+
+  dispose(): void {
+    disposeVae(this.model);
+    this.shiftT.dispose();
+    this.invScaleT.dispose();
+  }
+}
+
+// ---- Adam ------------------------------------------------------------------------------------
+// The coordinator's optimiser, in plain JS on the flat weights (so every worker count shares one
+// update rule). Same rule and defaults as tf.train.adam: beta1 0.9, beta2 0.999, epsilon 1e-7, bias
+// correction; moments are kept in float64.
+
+export class Adam {
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  private t = 0;
+  constructor(size: number, private readonly beta1 = 0.9, private readonly beta2 = 0.999, private readonly epsilon = 1e-7) {
+    this.m = new Float64Array(size);
+    this.v = new Float64Array(size);
+  }
+
+  /** w -= lr * m^ / (sqrt(v^) + epsilon), in place. */
+  step(w: Float32Array, g: Float32Array, lr: number): void {
+    this.t++;
+    const b1 = this.beta1;
+    const b2 = this.beta2;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    const eps = this.epsilon;
+    const m = this.m;
+    const v = this.v;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] as number;
+      const mi = b1 * (m[i] as number) + (1 - b1) * gi;
+      const vi = b2 * (v[i] as number) + (1 - b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] = (w[i] as number) - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+    }
+  }
+}
+
+// ---- gradient engines: where a batch's gradient is computed ------------------------------------
+
+/** What every replica needs to know to start a training run. */
+export interface VaeShardSetup {
+  inputDim: number;
+  settings: VaeSettings;
+  shift: Float32Array;
+  invScale: Float32Array;
+}
+
+/**
+ * Computes the gradient of a whole batch, split over `parts` replicas (the data-parallel unit), and
+ * sums the parts in a fixed order (so a given number of parts gives the same result every run).
+ */
+export interface VaeGradientEngine {
+  /** Replicas a batch is split over. */
+  readonly parts: number;
+  /** Readies the replicas for a training run; returns the tfjs backend they run on. */
+  start(setup: VaeShardSetup): Promise<string>;
+  /** Gradient of the mean loss over the m rows (raw units) with the given noise and KL weight. */
+  gradients(weights: Float32Array, rows: Float32Array, m: number, noise: Float32Array, beta: number): Promise<VaeGradients>;
+  /** Ends the training run (releases the replicas' tensors; the engine can start again). */
+  end(): Promise<void>;
+  /** Releases the engine for good (terminates its workers). */
+  close(): Promise<void>;
+}
+
+/** Messages to a replica (a worker thread, a browser sub-worker or the same realm). */
+export type VaeShardRequest =
+  | { type: 'start'; setup: VaeShardSetup }
+  | { type: 'step'; weights: Float32Array; rows: Float32Array; m: number; noise: Float32Array; beta: number; scale: number }
+  | { type: 'end' };
+
+export type VaeShardReply =
+  | { type: 'started'; backend: string }
+  | { type: 'grads'; result: VaeGradients }
+  | { type: 'ended' }
+  | { type: 'error'; message: string };
+
+/**
+ * A replica's message handler: the whole body of a worker that computes gradients (adapters only
+ * move the messages; they initialise the tfjs backend before the first message). The buffers of a
+ * 'grads' reply may be transferred.
+ */
+export function createVaeShardHandler(): (req: VaeShardRequest) => Promise<VaeShardReply> {
+  let replica: VaeReplica | null = null;
+  return async (req) => {
+    try {
+      if (req.type === 'start') {
+        replica?.dispose();
+        replica = null;
+        const s = req.setup;
+        replica = new VaeReplica(s.inputDim, s.settings, s.shift, s.invScale);
+        return { type: 'started', backend: tf.getBackend() };
+      }
+      if (req.type === 'end') {
+        replica?.dispose();
+        replica = null;
+        return { type: 'ended' };
+      }
+      if (!replica) throw new Error('VAE shard: step before start');
+      replica.setWeights(req.weights);
+      return { type: 'grads', result: await replica.gradients(req.rows, req.m, req.noise, req.beta, req.scale) };
+    } catch (err) {
+      return { type: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+  };
+}
+
+/** One replica as seen by the coordinator: one request at a time. */
+export interface VaeShard {
+  request(req: VaeShardRequest): Promise<VaeShardReply>;
+  close(): Promise<void>;
+}
+
+/** A replica in this realm (no copies, no messages). */
+export function localVaeShard(): VaeShard {
+  const handle = createVaeShardHandler();
+  return {
+    request: (req) => handle(req),
+    close: async () => {
+      await handle({ type: 'end' });
+    },
+  };
+}
+
+/** The two ends of a message channel to a worker, as Node's worker_threads and the DOM both offer. */
+export interface VaeShardChannel {
+  post(msg: VaeShardRequest, transfer: ArrayBuffer[]): void;
+  /** Registers the reply listener (called once). */
+  listen(onReply: (reply: VaeShardReply) => void, onError: (err: Error) => void): void;
+  terminate(): Promise<void>;
+}
+
+/**
+ * A replica behind a message channel. Rows and noise are copied into buffers of their own and
+ * transferred (the caller's batch buffer is reused and must not be detached); weights are cloned.
+ */
+export function remoteVaeShard(channel: VaeShardChannel): VaeShard {
+  let waiting: { resolve: (r: VaeShardReply) => void; reject: (e: Error) => void } | null = null;
+  let failed: Error | null = null;
+  channel.listen(
+    (reply) => {
+      const w = waiting;
+      waiting = null;
+      w?.resolve(reply);
+    },
+    (err) => {
+      failed = err;
+      const w = waiting;
+      waiting = null;
+      w?.reject(err);
+    },
+  );
+  return {
+    request(req) {
+      if (failed) return Promise.reject(failed);
+      if (waiting) return Promise.reject(new Error('VAE shard: a request is already in flight'));
+      return new Promise<VaeShardReply>((resolve, reject) => {
+        waiting = { resolve, reject };
+        if (req.type === 'step') {
+          const rows = req.rows.slice();
+          const noise = req.noise.slice();
+          channel.post({ ...req, rows, noise }, [rows.buffer as ArrayBuffer, noise.buffer as ArrayBuffer]);
+        } else {
+          channel.post(req, []);
+        }
+      });
+    },
+    close: () => channel.terminate(),
+  };
+}
+
+/** Row counts of `parts` contiguous parts of m rows, as equal as possible (larger parts first). */
+export function splitRows(m: number, parts: number): number[] {
+  const p = Math.max(1, Math.min(parts, m));
+  const base = Math.floor(m / p);
+  const extra = m % p;
+  return Array.from({ length: p }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/**
+ * Data-parallel engine over the given replicas: each batch is cut into contiguous parts, one per
+ * replica (fewer when the batch has fewer rows), and the parts' gradients are summed in replica
+ * order. Each part's loss is scaled by 1 / batch, so the sum is the batch gradient up to rounding.
+ */
+export function shardedVaeEngine(shards: VaeShard[]): VaeGradientEngine {
+  if (shards.length === 0) throw new RangeError('shardedVaeEngine: no shards');
+  const expect = async <T extends VaeShardReply['type']>(p: Promise<VaeShardReply>, type: T): Promise<Extract<VaeShardReply, { type: T }>> => {
+    const r = await p;
+    if (r.type === 'error') throw new Error(`VAE worker failed: ${r.message}`);
+    if (r.type !== type) throw new Error(`VAE worker: expected '${type}', got '${r.type}'`);
+    return r as Extract<VaeShardReply, { type: T }>;
+  };
+  let setup: VaeShardSetup | null = null;
+  return {
+    parts: shards.length,
+    async start(s) {
+      setup = s;
+      const replies = await Promise.all(shards.map((sh) => expect(sh.request({ type: 'start', setup: s }), 'started')));
+      return (replies[0] as { backend: string }).backend;
+    },
+    async gradients(weights, rows, m, noise, beta) {
+      if (!setup) throw new Error('VAE engine: gradients before start');
+      const d = setup.inputDim;
+      const k = setup.settings.latentDim;
+      const sizes = splitRows(m, shards.length);
+      let at = 0;
+      const pending = sizes.map((size, i) => {
+        const from = at;
+        at += size;
+        const req: VaeShardRequest = {
+          type: 'step',
+          weights,
+          rows: rows.subarray(from * d, (from + size) * d),
+          m: size,
+          noise: noise.subarray(from * k, (from + size) * k),
+          beta,
+          scale: 1 / m,
+        };
+        return expect((shards[i] as VaeShard).request(req), 'grads');
+      });
+      const results = (await Promise.all(pending)).map((r) => r.result);
+      const first = results[0] as VaeGradients;
+      const grads = first.grads;
+      const klSum = Float64Array.from(first.klSum);
+      let reconSum = first.reconSum;
+      for (const r of results.slice(1)) {
+        const g = r.grads;
+        for (let i = 0; i < grads.length; i++) grads[i] = (grads[i] as number) + (g[i] as number);
+        reconSum += r.reconSum;
+        for (let j = 0; j < klSum.length; j++) klSum[j] = (klSum[j] as number) + (r.klSum[j] as number);
+      }
+      return { grads, reconSum, klSum, m };
+    },
+    async end() {
+      setup = null;
+      await Promise.all(shards.map((sh) => expect(sh.request({ type: 'end' }), 'ended')));
+    },
+    async close() {
+      await Promise.all(shards.map((sh) => sh.close()));
+    },
+  };
+}
+
+/** One replica in this realm: the engine trainVae uses when it is given none. */
+export function localVaeEngine(): VaeGradientEngine {
+  return shardedVaeEngine([localVaeShard()]);
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
@@ -254,6 +654,13 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
  * Trains a VAE on `n` rows of `d` float32 values (row-major). Call initTfBackend() first to pick
  * the backend (it stays whatever tfjs has otherwise). The returned model owns tfjs variables:
  * release them with disposeVae().
+ *
+ * `engine` computes each batch's gradient: by default one replica in this realm; a data-parallel
+ * engine (prebuild/vae-parallel.ts in Node, sub-workers in the browser's train worker) splits each
+ * batch over W workers. This loop stays in charge of everything else — standardisation, the seeded
+ * shuffle and noise, the KL warm-up, the learning-rate schedule and the Adam update — so for a given
+ * seed the run depends on W only through the rounding of the gradient's sums. The engine is started
+ * and ended here, not closed.
  */
 export async function trainVae(
   data: Float32Array,
@@ -261,6 +668,7 @@ export async function trainVae(
   d: number,
   settings: Partial<VaeSettings> = {},
   hooks: VaeTrainHooks = {},
+  engine?: VaeGradientEngine,
 ): Promise<VaeModel> {
   const s: VaeSettings = { ...DEFAULT_VAE_SETTINGS, ...settings, hidden: [...(settings.hidden ?? DEFAULT_VAE_SETTINGS.hidden)], lrDecayEpochs: [...(settings.lrDecayEpochs ?? DEFAULT_VAE_SETTINGS.lrDecayEpochs)] };
   validate(s);
@@ -289,11 +697,10 @@ export async function trainVae(
     }
   }
 
-  const model = buildModel(d, s, shift, invScale, rng);
-  const vars = allVariables(model);
-  const optimizer = tf.train.adam(s.learningRate);
-  const shiftT = tf.tensor1d(shift);
-  const invScaleT = tf.tensor1d(invScale);
+  const weights = initVaeWeights(d, s, rng);
+  const adam = new Adam(weights.length);
+  const own = engine === undefined;
+  const eng = engine ?? localVaeEngine();
   const batch = Math.min(Math.floor(s.batchSize), n);
   const stepsPerEpoch = Math.ceil(n / batch);
   const annealSteps = s.klAnnealEpochs * stepsPerEpoch;
@@ -301,11 +708,13 @@ export async function trainVae(
   for (let i = 0; i < n; i++) order[i] = i;
   const buf = new Float32Array(batch * d);
   const noise = new Float32Array(batch * s.latentDim);
+  const history: VaeEpochStats[] = [];
   let step = 0;
+  let backend = tf.getBackend();
   try {
+    backend = await eng.start({ inputDim: d, settings: s, shift, invScale });
     for (let epoch = 0; epoch < s.epochs; epoch++) {
       const lr = vaeLearningRate(s, epoch);
-      (optimizer as unknown as MutableRate).learningRate = lr;
       // Fisher–Yates with the seeded generator: the same seed gives the same batches.
       for (let i = n - 1; i > 0; i--) {
         const j = rng.int(i + 1);
@@ -325,32 +734,14 @@ export async function trainVae(
         for (let i = 0; i < m; i++) buf.set(data.subarray(order[start + i] * d, order[start + i] * d + d), i * d);
         for (let i = 0; i < m * s.latentDim; i++) noise[i] = rng.normal();
         beta = annealSteps > 0 ? s.klWeight * Math.min(1, (step + 1) / annealSteps) : s.klWeight;
-        // The loss terms are kept out of the tape's tidy to report them; released below.
-        let reconT: tf.Tensor | null = null;
-        let klDimT: tf.Tensor | null = null;
-        const stats = tf.tidy(() => {
-          const x = tf.mul(tf.sub(tf.tensor2d(buf.subarray(0, m * d), [m, d]), shiftT), invScaleT) as tf.Tensor2D;
-          const eps = tf.tensor2d(noise.subarray(0, m * s.latentDim), [m, s.latentDim]);
-          const { grads } = tf.variableGrads(() => {
-            const { mu, logSigma } = encodeTensors(model, x, true);
-            const z = tf.add(mu, tf.mul(tf.exp(logSigma), eps)) as tf.Tensor2D;
-            const xr = decodeTensors(model, z, true);
-            // Per-sample sums, averaged over the batch (see the header).
-            const recon = tf.mul(0.5, tf.mean(tf.sum(tf.square(tf.sub(xr, x)), 1)));
-            // KL(N(mu, sigma^2) || N(0, 1)) per dim = 0.5 (mu^2 + sigma^2 - 1) - log sigma.
-            const klDim = tf.mean(tf.sub(tf.mul(0.5, tf.sub(tf.add(tf.square(mu), tf.exp(tf.mul(2, logSigma))), 1)), logSigma), 0);
-            reconT = tf.keep(recon);
-            klDimT = tf.keep(klDim);
-            return tf.add(recon, tf.mul(beta, tf.sum(klDim))) as tf.Scalar;
-          }, vars);
-          optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-          return tf.concat([tf.reshape(reconT as unknown as tf.Tensor, [1]), klDimT as unknown as tf.Tensor1D]);
-        });
-        const v = await stats.data();
-        tf.dispose([stats, reconT as tf.Tensor | null, klDimT as tf.Tensor | null].filter((t): t is tf.Tensor => t !== null));
-        if (!Number.isFinite(v[0])) throw new Error(`VAE training diverged at epoch ${epoch + 1} (loss ${v[0]}); lower the learning rate`);
-        reconSum += v[0] * m;
-        for (let k = 0; k < s.latentDim; k++) klSum[k] += v[1 + k] * m;
+        const g = await eng.gradients(weights, buf.subarray(0, m * d), m, noise.subarray(0, m * s.latentDim), beta);
+        const meanRecon = g.reconSum / m;
+        if (!Number.isFinite(meanRecon) || g.klSum.some((x) => !Number.isFinite(x))) {
+          throw new Error(`VAE training diverged at epoch ${epoch + 1} (loss ${meanRecon}); lower the learning rate`);
+        }
+        adam.step(weights, g.grads, lr);
+        reconSum += g.reconSum;
+        for (let k = 0; k < s.latentDim; k++) klSum[k] += g.klSum[k] as number;
         step++;
         hooks.onStep?.(Math.min(n, start + m), n, epoch + 1);
         await yieldToEventLoop(); // lets an abort, a pause request or a message get through
@@ -366,17 +757,18 @@ export async function trainVae(
         samplesPerSec: n / Math.max(secs, 1e-9),
         lr,
       };
-      model.history.push(stats);
+      history.push(stats);
       hooks.onEpoch?.(stats);
     }
-  } catch (err) {
-    disposeVae(model);
-    throw err;
   } finally {
-    optimizer.dispose();
-    shiftT.dispose();
-    invScaleT.dispose();
+    try {
+      await eng.end();
+    } finally {
+      if (own) await eng.close();
+    }
   }
+  const model = vaeFromWeights(d, s, shift, invScale, weights, backend);
+  model.history = history;
   return model;
 }
 

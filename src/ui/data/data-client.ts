@@ -219,6 +219,13 @@ export async function embedQueryJina(text: string): Promise<Float32Array> {
   return (await embedRemote!.embedQuery(text)) as Float32Array;
 }
 
+/** Embeds documents (function bodies, as the prebuild embedded the corpus) with the loaded Jina model. */
+export async function embedDocumentsJina(texts: string[]): Promise<Float32Array> {
+  const r = await loadJina();
+  if (!r.ok) throw new Error(r.message);
+  return (await embedRemote!.embedDocuments(texts)) as Float32Array;
+}
+
 import type { ClusterResult, Placement, TrainApi, TrainInfo, TrainRequest, TrainResult, VaeEpochStats } from '../../../workers/train.ts';
 export type { ClusterResult, Placement, TrainInfo, TrainRequest, TrainResult, VaeEpochStats };
 

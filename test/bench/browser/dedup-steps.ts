@@ -16,6 +16,38 @@ export interface StepTimes {
   check: number;
 }
 
+/** Weighted sets packed into one buffer: [n, total], offsets (n + 1), hashes (total), weights (total, float32). */
+export function packSets(sets: readonly WeightedSet[]): ArrayBuffer {
+  const n = sets.length;
+  const total = sets.reduce((s, x) => s + x.hashes.length, 0);
+  const buf = new ArrayBuffer(4 * (2 + n + 1 + 2 * total));
+  const head = new Uint32Array(buf, 0, 2 + n + 1);
+  head[0] = n;
+  head[1] = total;
+  const hashes = new Uint32Array(buf, 4 * (3 + n), total);
+  const weights = new Float32Array(buf, 4 * (3 + n + total), total);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    head[2 + i] = at;
+    hashes.set(sets[i]!.hashes, at);
+    weights.set(sets[i]!.weights, at);
+    at += sets[i]!.hashes.length;
+  }
+  head[2 + n] = at;
+  return buf;
+}
+
+/** The sets of packSets, as views into `buf`. */
+export function unpackSets(buf: ArrayBuffer): WeightedSet[] {
+  const [n, total] = new Uint32Array(buf, 0, 2) as unknown as [number, number];
+  const off = new Uint32Array(buf, 8, n + 1);
+  const hashes = new Uint32Array(buf, 4 * (3 + n), total);
+  const weights = new Float32Array(buf, 4 * (3 + n + total), total);
+  const sets: WeightedSet[] = [];
+  for (let i = 0; i < n; i++) sets.push({ hashes: hashes.subarray(off[i], off[i + 1]), weights: weights.subarray(off[i], off[i + 1]) });
+  return sets;
+}
+
 export function best<T>(runs: number, fn: () => T): { s: number; value: T } {
   let s = Infinity;
   let value: T | undefined;

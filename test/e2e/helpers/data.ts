@@ -8,6 +8,7 @@ import type { Manifest, ManifestFile } from '../../../src/core/data/manifest.ts'
 import { FUNCTIONS_ROW_GROUP_ROWS } from '../../../src/core/data/schema.ts';
 import { ROOT, run } from './site.ts';
 import { ensureTinyJinaModel } from '../../fixtures/models/jina-fixture.ts';
+import { ensureT5Model } from '../../fixtures/models/t5-fixture.ts';
 
 export const FIXTURE_TSV = 'test/fixtures/e2e-packages.tsv';
 
@@ -24,6 +25,9 @@ export async function prebuildDataSet(outDir: string): Promise<{ dir: string; ms
   // The generated random-weight model with Jina's signature and tokenizer: the data set then has
   // Jina vectors beside TF-IDF/SVD, and the site loads the model exactly as it would the real one.
   const modelDir = await ensureTinyJinaModel();
+  // And a generated random-weight CodeT5-layout summariser: the summaries stage generates with it
+  // and the site's summarize worker loads it as it would Salesforce/codet5-base-multi-sum.
+  const summarizerDir = await ensureT5Model({ mode: 'tiny' });
   const log = await run(
     process.execPath,
     [
@@ -35,6 +39,8 @@ export async function prebuildDataSet(outDir: string): Promise<{ dir: string; ms
       outDir,
       '--model-dir',
       modelDir,
+      '--summarizer-model-dir',
+      summarizerDir,
       '--quiet',
     ],
     { timeoutMs: 600_000 },
@@ -138,4 +144,98 @@ export async function makeHostile(from: string, to: string): Promise<number> {
   con.closeSync();
   writeManifest(to, m);
   return id;
+}
+
+/** Script-running payloads; `tag` names the field, so a payload that ever ran says where it came from. */
+export const PAYLOAD = {
+  script: (tag: string) => `<script>window.__pwned='${tag}'</script>`,
+  img: (tag: string) => `<img src=x onerror="window.__pwned='${tag}'">`,
+  svg: (tag: string) => `"><svg onload="window.__pwned='${tag}'">`,
+  js: (tag: string) => `javascript:window.__pwned='${tag}'`,
+};
+
+/** All four payloads one after another, for one field. */
+export const allPayloads = (tag: string): string => `${PAYLOAD.script(tag)}${PAYLOAD.img(tag)}${PAYLOAD.svg(tag)} ${PAYLOAD.js(tag)}`;
+
+/**
+ * A copy in which *every* string the site shows carries script payloads: each function's name,
+ * qualname, path, docstring and first code line; each repository's name, url (a javascript: URL),
+ * licence and topics; each cluster's label and terms; each summary's text; the layout and summaries
+ * reports' strings. stats.json is recomputed from the hostile tables with the site's own SQL, and
+ * every file's bytes and sha256 in the manifest are refreshed, so the site opens the copy as a
+ * valid data set. Originals stay in front, so names remain distinct.
+ */
+export async function makeHostileEverywhere(from: string, to: string): Promise<void> {
+  copy(from, to);
+  const m = readManifest(to);
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const rewrite = async (f: ManifestFile, select: string, rowGroup = FUNCTIONS_ROW_GROUP_ROWS) => {
+    const p = join(to, f.path);
+    const tmp = `${p}.tmp`;
+    await con.run(`COPY (${select.replaceAll('$FILE', q(p))}) TO ${q(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup})`);
+    cpSync(tmp, p);
+    rmSync(tmp);
+  };
+  for (const f of m.tables.functions ?? []) {
+    await rewrite(
+      f,
+      `SELECT * REPLACE (
+          name || ${q(PAYLOAD.img('name'))} AS name,
+          qualname || ${q(PAYLOAD.img('qualname'))} || ${q(PAYLOAD.svg('qualname'))} AS qualname,
+          path || ${q(PAYLOAD.script('path'))} AS path,
+          CASE WHEN docstring IS NULL THEN NULL ELSE ${q(allPayloads('docstring'))} || docstring END AS docstring,
+          regexp_replace(body, '\\n', ${q(`  # ${PAYLOAD.script('body')}${PAYLOAD.img('body')}\n`)}) AS body)
+       FROM read_parquet($FILE) ORDER BY id`,
+    );
+  }
+  for (const f of m.tables.repos ?? []) {
+    await rewrite(
+      f,
+      `SELECT * REPLACE (
+          name || ${q(PAYLOAD.img('repo'))} AS name,
+          ${q(PAYLOAD.js('url'))} AS url,
+          coalesce(license, '') || ${q(PAYLOAD.script('license'))} AS license,
+          list_append(list_transform(topics, t -> t || ${q(PAYLOAD.svg('topic'))}), ${q(PAYLOAD.img('topic'))}) AS topics)
+       FROM read_parquet($FILE) ORDER BY repo_id`,
+    );
+  }
+  for (const [name, files] of Object.entries(m.tables)) {
+    if (!name.startsWith('clusters-')) continue;
+    for (const f of files) {
+      await rewrite(
+        f,
+        `SELECT * REPLACE (
+            label || ${q(PAYLOAD.svg('label'))} AS label,
+            list_transform(terms, t -> t || ${q(PAYLOAD.img('term'))}) AS terms)
+         FROM read_parquet($FILE) ORDER BY cluster`,
+      );
+    }
+  }
+  for (const f of m.tables.summaries ?? []) {
+    await rewrite(f, `SELECT * REPLACE (text || ${q(allPayloads('summary'))} AS text) FROM read_parquet($FILE) ORDER BY id, model`);
+  }
+  // The reports' free-text fields.
+  for (const [key, fields] of [['layout-report', ['embedding', 'k_chosen_by']], ['summaries-report', ['embedding']]] as const) {
+    const f = m.models[key]?.[0];
+    if (!f) continue;
+    const p = join(to, f.path);
+    const json = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    for (const field of fields) if (typeof json[field] === 'string') json[field] = `${json[field]}${PAYLOAD.img(`${key}.${field}`)}`;
+    writeFileSync(p, JSON.stringify(json, null, 1));
+  }
+  // stats.json from the hostile tables, with the SQL the site runs in DuckDB-WASM.
+  if (m.stats) {
+    for (const t of ['functions', 'repos']) {
+      await con.run(`CREATE VIEW ${t} AS SELECT * FROM read_parquet([${m.tables[t]!.map((f) => q(join(to, f.path))).join(', ')}])`);
+    }
+    const { computeDatasetStats } = await import('../../../src/core/data/stats.ts');
+    const stats = await computeDatasetStats(async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
+    writeFileSync(join(to, m.stats.path), `${JSON.stringify(stats, null, 1)}\n`);
+  }
+  con.closeSync();
+  inst.closeSync();
+  for (const f of [...Object.values(m.tables).flat(), ...Object.values(m.models).flat(), ...(m.stats ? [m.stats] : [])]) refresh(to, f);
+  writeManifest(to, m);
 }

@@ -9,6 +9,7 @@ import type { Manifest } from '../../../src/core/data/manifest.ts';
 import { initTfBackend } from '../../../src/core/gpu/tf-backend.ts';
 import { deserializeVae, disposeVae, encode } from '../../../src/core/reduce/vae.ts';
 import type { LayoutReport } from '../../../prebuild/stages/layout.ts';
+import { defaultVaeWorkers } from '../../../prebuild/vae-parallel.ts';
 import { parquetList, query, readManifest, runCli, STDLIB } from './cli-helpers.ts';
 
 const REPOS = ['json', 'email', 'logging', 'http', 'wsgiref', 'xmlrpc'];
@@ -69,6 +70,8 @@ describe('layout stage', () => {
   });
 
   test('the VAE learned (reconstruction fell) and no latent dimension collapsed', () => {
+    // Trained data-parallel over one worker thread per core (--vae-workers' default).
+    expect(report.vae!.workers).toBe(defaultVaeWorkers());
     const epochs = report.vae!.epochs;
     expect(epochs).toHaveLength(12);
     expect(epochs[epochs.length - 1]!.recon).toBeLessThan(epochs[0]!.recon);

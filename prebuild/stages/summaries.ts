@@ -1,0 +1,395 @@
+// Stage: summaries. For every undocumented function, a one-sentence summary:
+//   - always the offline retrieval summariser (core/summarize/retrieval.ts): the first sentence of
+//     the docstring of the nearest documented function by the active embedding (Jina when the data
+//     set has it, else TF-IDF/SVD), itself and exact duplicates excluded;
+//   - with --summarizer-model-dir, also the seq2seq model (core/summarize/seq2seq.ts, e.g. CodeT5),
+//     whose files are copied to <out>/models/<id>/ so the site can run the same model in its worker.
+// Writes `summaries` (id, model, text, source_id; sorted by id, model) and summaries-report.json:
+// which summarisers ran, the study's docstring filter counts, and the evaluation (the study's
+// Figure 26): on documented functions of held-out packages, docstrings hidden from the summarisers
+// (removed from the code, the package's functions not retrievable), cosine(code embedding, text
+// embedding) for the original docstring, the retrieval baseline and the generated text, with BLEU-4
+// and ROUGE-L of each summariser against the filtered original docstring.
+import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, join } from 'node:path';
+import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.ts';
+import { TABLE } from '../../src/core/data/schema.ts';
+import { JinaEmbedder } from '../../src/core/embed/jina.ts';
+import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../../src/core/embed/tfidf-svd.ts';
+import { buildInMemoryIvf, searchIvf } from '../../src/core/search/ivf.ts';
+import { KnnQuery, type VectorBlock } from '../../src/core/search/knn.ts';
+import { DOCSTRING_FILTER_DEFAULTS, filterDocstring } from '../../src/core/summarize/docstring-filter.ts';
+import { cosine, mean, scorePairs } from '../../src/core/summarize/evaluate.ts';
+import { hideDocstring } from '../../src/core/summarize/hide-docstring.ts';
+import { retrievalModelName, seq2seqModelName, SUMMARIES_REPORT_KEY, SUMMARIES_TABLE, type MethodFigures, type SummariesReport } from '../../src/core/summarize/report.ts';
+import { chooseRetrievalSummary, lendableSummary, type RetrievalCandidate } from '../../src/core/summarize/retrieval.ts';
+import { Seq2SeqSummarizer } from '../../src/core/summarize/seq2seq.ts';
+import { createRng } from '../../src/core/util/random.ts';
+import { openDb, sqlList, type Db } from '../duckdb.ts';
+import { sha256File, sha256Text, tempPathFor, writeFileAtomic } from '../fsutil.ts';
+import { describeFile, writeParquet } from '../parquet.ts';
+import { createProgress } from '../progress.ts';
+import { emptyOutputs, type StageOutputs } from '../state.ts';
+import { readCodes } from './layout.ts';
+
+export interface SummariesOptions {
+  /** A seq2seq model folder in transformers.js' layout (config.json, tokenizer.json, onnx/encoder_model_quantized.onnx, onnx/decoder_model_merged_quantized.onnx). */
+  modelDir?: string | null;
+  /** Undocumented functions the seq2seq model summarises at most (default: all). The retrieval summariser always does all. */
+  maxGenerated?: number;
+  /** New tokens per generated summary (default 32). */
+  maxNewTokens?: number;
+  /** Documented functions of held-out packages evaluated at most (default 200). */
+  evalMax?: number;
+  seed?: number;
+  quiet: boolean;
+  tempDir: string;
+}
+
+/** The embedding the stage works with, and where its model is (TF-IDF files or the copied Jina folder). */
+export interface SummariesEmbedding {
+  info: EmbeddingInfo;
+  shards: ManifestFile[];
+  /** TF-IDF/SVD: the model.json and model.bin files; Jina: the copied model folder's files. */
+  modelFiles: ManifestFile[];
+}
+
+const K = 20;
+const IVF_ABOVE = 30_000;
+const NPROBE = 8;
+const SEQ2SEQ_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const SEQ2SEQ_ONNX = ['encoder_model_quantized.onnx', 'decoder_model_merged_quantized.onnx'];
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function seq2seqModelKey(modelDir: string): string {
+  return basename(modelDir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+}
+
+/** Part of the stage's input hash: options and the sha256 of the seq2seq model files it would use. */
+export async function summariesInputHash(opts: SummariesOptions): Promise<string> {
+  const parts = ['summaries-v1', JSON.stringify({ max: opts.maxGenerated ?? null, tok: opts.maxNewTokens ?? null, evalMax: opts.evalMax ?? null, seed: opts.seed ?? 0 })];
+  if (opts.modelDir) {
+    parts.push(seq2seqModelKey(opts.modelDir));
+    for (const f of [...SEQ2SEQ_FILES, ...SEQ2SEQ_ONNX.map((n) => `onnx/${n}`)]) {
+      const p = join(opts.modelDir, f);
+      parts.push(`${f}:${(await isFile(p)) ? await sha256File(p) : '-'}`);
+    }
+  }
+  return sha256Text(...parts);
+}
+
+async function copySeq2Seq(src: string, outDir: string, key: string): Promise<ManifestFile[]> {
+  const rel = `models/${key}`;
+  const wanted: string[] = [];
+  for (const f of SEQ2SEQ_FILES) if (await isFile(join(src, f))) wanted.push(f);
+  for (const need of ['config.json', 'tokenizer.json']) if (!wanted.includes(need)) throw new Error(`summariser model folder ${src} has no ${need}`);
+  const onnx = await readdir(join(src, 'onnx')).catch(() => {
+    throw new Error(`summariser model folder ${src} has no onnx/ folder`);
+  });
+  for (const f of SEQ2SEQ_ONNX) {
+    if (!onnx.includes(f)) throw new Error(`summariser model folder ${src} has no onnx/${f} (the q8 files the site and the prebuild run)`);
+    for (const n of onnx.filter((n) => n === f || n.startsWith(`${f}_data`) || n.startsWith(`${f}.data`)).sort()) wanted.push(`onnx/${n}`);
+  }
+  await mkdir(join(outDir, rel, 'onnx'), { recursive: true });
+  const files: ManifestFile[] = [];
+  for (const f of wanted) {
+    const dest = join(outDir, rel, f);
+    const tmp = tempPathFor(dest);
+    await copyFile(join(src, f), tmp);
+    await rename(tmp, dest);
+    files.push(await describeFile(outDir, `${rel}/${f}`));
+  }
+  return files;
+}
+
+interface FnMeta {
+  ids: Uint32Array;
+  repo: Uint32Array;
+  docstring: (string | null)[];
+  hash: string[];
+}
+
+async function readMeta(db: Db, paths: string[]): Promise<FnMeta> {
+  const rows = (await db.run(`SELECT id, repo_id, docstring, content_hash FROM read_parquet(${sqlList(paths)}) ORDER BY id`)) as {
+    id: number;
+    repo_id: number;
+    docstring: string | null;
+    content_hash: string;
+  }[];
+  return {
+    ids: Uint32Array.from(rows, (r) => r.id),
+    repo: Uint32Array.from(rows, (r) => r.repo_id),
+    docstring: rows.map((r) => r.docstring),
+    hash: rows.map((r) => r.content_hash),
+  };
+}
+
+async function readBodies(db: Db, paths: string[], ids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < ids.length; i += 2000) {
+    const chunk = ids.slice(i, i + 2000);
+    const rows = (await db.run(`SELECT id, body FROM read_parquet(${sqlList(paths)}) WHERE id IN (${chunk.join(',')})`)) as { id: number; body: string }[];
+    for (const r of rows) out.set(Number(r.id), r.body);
+  }
+  return out;
+}
+
+/** Nearest-neighbour finder over a pool of stored int8 vectors (exact below IVF_ABOVE rows, IVF above). */
+async function neighbourFinder(pool: VectorBlock, seed: number): Promise<(q: Float32Array) => Promise<{ ids: Uint32Array; distances: Float64Array }>> {
+  if (pool.ids.length <= IVF_ABOVE) {
+    return async (q) => {
+      const s = new KnnQuery(q, K, { kind: 'cosine' });
+      s.add(pool);
+      const r = s.result();
+      return { ids: r.ids, distances: r.distances };
+    };
+  }
+  const nlist = Math.round(Math.sqrt(pool.ids.length));
+  const ivf = buildInMemoryIvf(pool, nlist, { seed });
+  return async (q) => {
+    const { result } = await searchIvf(ivf.index, q, K, { kind: 'cosine' }, NPROBE, ivf.fetch);
+    return { ids: result.ids, distances: result.distances };
+  };
+}
+
+function subBlock(ids: Uint32Array, codes: Int8Array, scales: Float32Array, dim: number, rows: number[]): VectorBlock {
+  const c = new Int8Array(rows.length * dim);
+  const s = new Float32Array(rows.length);
+  const out = new Uint32Array(rows.length);
+  rows.forEach((r, i) => {
+    c.set(codes.subarray(r * dim, (r + 1) * dim), i * dim);
+    s[i] = scales[r];
+    out[i] = ids[r];
+  });
+  return { kind: 'int8', ids: out, codes: c, scales: s, dim };
+}
+
+function figures(cosines: number[], pairs: { candidate: string; reference: string }[] | null): MethodFigures {
+  const s = pairs ? scorePairs(pairs) : null;
+  return { cosines: cosines.map((c) => Math.round(c * 1e5) / 1e5), mean_cosine: mean(cosines), bleu4: s ? s.bleu4 : null, rougeL: s ? s.rougeL : null };
+}
+
+export async function runSummaries(outDir: string, tables: Record<string, ManifestFile[]>, emb: SummariesEmbedding, opts: SummariesOptions): Promise<StageOutputs> {
+  const out = emptyOutputs();
+  const seed = opts.seed ?? 0;
+  const fnPaths = (tables[TABLE.functions] ?? []).map((s) => join(outDir, s.path));
+  const repoPaths = (tables[TABLE.repos] ?? []).map((s) => join(outDir, s.path));
+  const db = await openDb({ tempDir: opts.tempDir });
+  let summarizer: Seq2SeqSummarizer | null = null;
+  let jina: JinaEmbedder | null = null;
+  try {
+    // 1. The embedder of the active embedding, to embed code without docstrings and summaries.
+    let embedTexts: (texts: string[]) => Promise<Float32Array>;
+    const dim = emb.info.dim;
+    if (emb.info.model.startsWith('tfidf')) {
+      const json = emb.modelFiles.find((f) => f.path.endsWith('.json'));
+      const bin = emb.modelFiles.find((f) => f.path.endsWith('.bin'));
+      if (!json || !bin) throw new Error(`summaries: no model files for ${emb.info.model}`);
+      const model = deserializeTfidfSvd(JSON.parse(await readFile(join(outDir, json.path), 'utf8')) as TfidfSvdJson, new Uint8Array(await readFile(join(outDir, bin.path))));
+      const e = new TfidfSvdEmbedder(model);
+      embedTexts = async (texts) => e.embedSync(texts);
+    } else {
+      const key = emb.info.model_files ?? emb.info.model;
+      jina = new JinaEmbedder({ modelId: key, id: emb.info.model, modelBase: join(outDir, 'models'), device: 'cpu', dtype: 'q8', sessionOptions: { intraOpNumThreads: availableParallelism() } });
+      await jina.load();
+      const j = jina;
+      embedTexts = (texts) => j.embed(texts);
+    }
+
+    // 2. Functions, packages, and which docstrings can lend a summary.
+    const meta = await readMeta(db, fnPaths);
+    const n = meta.ids.length;
+    const repoNames = new Map<number, string>();
+    for (const r of (await db.run(`SELECT repo_id, name FROM read_parquet(${sqlList(repoPaths)})`)) as { repo_id: number; name: string }[]) repoNames.set(Number(r.repo_id), r.name);
+    const filterCounts: Record<string, number> = {};
+    let kept = 0;
+    const lendable: (string | null)[] = new Array<string | null>(n).fill(null);
+    const documented: boolean[] = new Array<boolean>(n).fill(false);
+    for (let i = 0; i < n; i++) {
+      const d = meta.docstring[i];
+      documented[i] = d !== null && d.trim() !== '';
+      lendable[i] = lendableSummary(d);
+      if (documented[i]) {
+        const v = filterDocstring(d);
+        if (v.kept) kept++;
+        else filterCounts[v.reason] = (filterCounts[v.reason] ?? 0) + 1;
+      }
+    }
+
+    // 3. Held-out packages: every 5th by name (from the 3rd); with fewer than 2 packages, none.
+    const names = [...new Set(meta.repo)].map((r) => ({ r, name: repoNames.get(r) ?? `#${r}` })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const held = new Set<number>(names.length >= 2 ? names.filter((_, i) => i % 5 === Math.min(2, names.length - 1)).map((x) => x.r) : []);
+
+    // 4. Stored vectors; the pool of documented functions that can lend a summary.
+    const shardsTotal = emb.shards.reduce((s, f) => s + (f.rows ?? 0), 0);
+    const codes = await readCodes(db, emb.shards.map((s) => join(outDir, s.path)), shardsTotal, dim);
+    if (codes.n !== n) throw new Error(`summaries: ${emb.info.table} has ${codes.n} vectors for ${n} functions`);
+    const rowOfId = new Map<number, number>();
+    for (let i = 0; i < n; i++) rowOfId.set(meta.ids[i], i);
+    const poolAll = subBlock(codes.ids, codes.codes, codes.scales, dim, [...Array(n).keys()].filter((i) => lendable[i] !== null));
+    const poolOpen = subBlock(codes.ids, codes.codes, codes.scales, dim, [...Array(n).keys()].filter((i) => lendable[i] !== null && !held.has(meta.repo[i])));
+    const candidatesOf = (r: { ids: Uint32Array; distances: Float64Array }): RetrievalCandidate[] =>
+      Array.from(r.ids, (id, j) => {
+        const row = rowOfId.get(id) as number;
+        return { id, distance: r.distances[j], docstring: meta.docstring[row], contentHash: meta.hash[row] };
+      });
+
+    // 5. Retrieval summaries for every undocumented function.
+    const rows: { id: number; model: string; text: string; source: number | null }[] = [];
+    const retrievalName = retrievalModelName(emb.info.model);
+    const undocumented = [...Array(n).keys()].filter((i) => !documented[i]);
+    const findAll = await neighbourFinder(poolAll, seed);
+    const bar = createProgress({ label: 'summaries: retrieval', total: undocumented.length, unit: 'functions', quiet: opts.quiet });
+    const q = new Float32Array(dim);
+    let retrieved = 0;
+    for (const i of undocumented) {
+      const s = codes.scales[i];
+      for (let j = 0; j < dim; j++) q[j] = codes.codes[i * dim + j] * s;
+      const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(await findAll(q)));
+      if (r) {
+        rows.push({ id: meta.ids[i], model: retrievalName, text: r.text, source: r.sourceId });
+        retrieved++;
+      }
+      bar.tick(1);
+    }
+    bar.done();
+
+    // 6. The seq2seq model, when given: copied for the site, then run on undocumented functions.
+    let seqName: string | null = null;
+    let seqKey: string | null = null;
+    let generatedRows = 0;
+    if (opts.modelDir) {
+      seqKey = seq2seqModelKey(opts.modelDir);
+      out.models[seqKey] = await copySeq2Seq(opts.modelDir, outDir, seqKey);
+      summarizer = new Seq2SeqSummarizer({
+        modelId: seqKey,
+        modelBase: join(outDir, 'models'),
+        device: 'cpu',
+        dtype: 'q8',
+        maxNewTokens: opts.maxNewTokens ?? 32,
+        sessionOptions: { intraOpNumThreads: availableParallelism() },
+      });
+      await summarizer.load();
+      const cfg = JSON.parse(await readFile(join(opts.modelDir, 'config.json'), 'utf8')) as { _name_or_path?: string };
+      seqName = seq2seqModelName(seqKey === seq2seqModelKey(cfg._name_or_path ?? '') ? (cfg._name_or_path as string) : seqKey);
+      const todo = undocumented.slice(0, opts.maxGenerated ?? undocumented.length);
+      const gbar = createProgress({ label: `summaries: ${seqKey}`, total: todo.length, unit: 'functions', quiet: opts.quiet });
+      for (let a = 0; a < todo.length; a += 256) {
+        const chunk = todo.slice(a, a + 256);
+        const bodies = await readBodies(db, fnPaths, chunk.map((i) => meta.ids[i]));
+        const res = await summarizer.summarize(chunk.map((i) => bodies.get(meta.ids[i]) ?? ''));
+        chunk.forEach((i, k) => {
+          if (res[k].text) {
+            rows.push({ id: meta.ids[i], model: seqName as string, text: res[k].text, source: null });
+            generatedRows++;
+          }
+        });
+        gbar.tick(chunk.length);
+      }
+      gbar.done();
+    }
+
+    // 7. Evaluation on held-out packages.
+    let evaluation: SummariesReport['evaluation'] = null;
+    const evalRows = [...Array(n).keys()].filter((i) => held.has(meta.repo[i]) && documented[i] && filterDocstring(meta.docstring[i]).kept);
+    if (evalRows.length > 0) {
+      const rng = createRng(seed + 7);
+      for (let i = evalRows.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [evalRows[i], evalRows[j]] = [evalRows[j], evalRows[i]];
+      }
+      const sample = evalRows.slice(0, opts.evalMax ?? 200).sort((a, b) => a - b);
+      const bodies = await readBodies(db, fnPaths, sample.map((i) => meta.ids[i]));
+      const codeTexts = sample.map((i) => hideDocstring(bodies.get(meta.ids[i]) ?? '').code);
+      const codeVecs = await embedTexts(codeTexts);
+      const findOpen = await neighbourFinder(poolOpen, seed);
+      const ids: number[] = [];
+      const refs: string[] = [];
+      const originals: string[] = [];
+      const retrievedTexts: string[] = [];
+      const keepRows: number[] = [];
+      for (const [k, i] of sample.entries()) {
+        const qv = codeVecs.subarray(k * dim, (k + 1) * dim);
+        const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(await findOpen(qv)), { exclude: (id) => held.has(meta.repo[rowOfId.get(id) as number]) });
+        if (!r) continue;
+        keepRows.push(k);
+        ids.push(meta.ids[i]);
+        refs.push(filterDocstring(meta.docstring[i]).text as string);
+        originals.push((meta.docstring[i] as string).trim());
+        retrievedTexts.push(r.text);
+      }
+      let generatedTexts: string[] | null = null;
+      if (summarizer) generatedTexts = (await summarizer.summarize(keepRows.map((k) => codeTexts[k]))).map((r) => r.text);
+      const cosinesOf = async (texts: string[]): Promise<number[]> => {
+        const v = await embedTexts(texts);
+        return keepRows.map((k, j) => cosine(codeVecs.subarray(k * dim, (k + 1) * dim), v.subarray(j * dim, (j + 1) * dim)));
+      };
+      const pairs = (c: string[]) => c.map((candidate, j) => ({ candidate, reference: refs[j] }));
+      evaluation = {
+        held_out_repos: names.filter((x) => held.has(x.r)).map((x) => x.name),
+        n: ids.length,
+        ids,
+        original: figures(await cosinesOf(originals), null),
+        retrieval: figures(await cosinesOf(retrievedTexts), pairs(retrievedTexts)),
+        generated: generatedTexts ? figures(await cosinesOf(generatedTexts), pairs(generatedTexts)) : null,
+        bleu_smoothing: 'sentence BLEU-4, Lin & Och 2004 add-one smoothing for n >= 2 (as CodeXGLUE/CodeT5 report), averaged over functions; ROUGE-L F1',
+        notes: [
+          `${evalRows.length} documented functions of the held-out packages pass the docstring filter; ${sample.length} sampled (seed ${seed}), ${ids.length} with a retrievable neighbour`,
+          'code embedded with its docstring removed; references are the docstrings after the study\'s filter (first sentence of long ones); "original" embeds the whole original docstring',
+          `embedding: ${emb.info.model}`,
+        ],
+      };
+    }
+
+    // 8. The table and the report.
+    rows.sort((a, b) => a.id - b.id || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+    await db.exec('CREATE OR REPLACE TABLE summ (id UINTEGER, model VARCHAR, text VARCHAR, source_id UINTEGER)');
+    const ap = await db.conn.createAppender('summ');
+    for (const r of rows) {
+      ap.appendUInteger(r.id);
+      ap.appendVarchar(r.model);
+      ap.appendVarchar(r.text);
+      if (r.source === null) ap.appendNull();
+      else ap.appendUInteger(r.source);
+      ap.endRow();
+    }
+    ap.closeSync();
+    const rel = `${SUMMARIES_TABLE}-00000.parquet`;
+    const file = await writeParquet(db, 'SELECT id, model, text, source_id FROM summ ORDER BY id, model', outDir, rel, {
+      rowGroupRows: 8192,
+      rows: rows.length,
+      idRange: rows.length ? [rows[0].id, rows[rows.length - 1].id] : undefined,
+    });
+    out.tables[SUMMARIES_TABLE] = [file];
+    const report: SummariesReport = {
+      format: 'code-atlas/summaries-report',
+      version: 1,
+      summarizers: [
+        { model: retrievalName, kind: 'retrieval', rows: retrieved },
+        ...(seqName ? [{ model: seqName, kind: 'seq2seq' as const, rows: generatedRows }] : []),
+      ],
+      seq2seq_model_files: seqKey,
+      embedding: emb.info.model,
+      undocumented: undocumented.length,
+      unsummarized: undocumented.length - retrieved,
+      docstring_filter: { ...DOCSTRING_FILTER_DEFAULTS, kept, dropped: filterCounts },
+      evaluation,
+    };
+    await writeFileAtomic(join(outDir, 'summaries-report.json'), `${JSON.stringify(report, null, 1)}\n`);
+    out.models[SUMMARIES_REPORT_KEY] = [await describeFile(outDir, 'summaries-report.json')];
+    out.facts = { summaries: { rows: rows.length, retrieval: retrieved, generated: generatedRows, evaluated: evaluation?.n ?? 0 } };
+    return out;
+  } finally {
+    db.close();
+    await summarizer?.dispose();
+    await jina?.dispose();
+  }
+}
