@@ -6,6 +6,8 @@ import { DEFAULT_EMBED_OPTIONS } from './stages/embed-tfidf.ts';
 import { DEFAULT_LAYOUT_OPTIONS, parseLayouts } from './stages/layout.ts';
 import { runPrebuild, type PrebuildResult } from './pipeline.ts';
 import { FUNCTIONS_SHARD_ROWS } from '../src/core/data/schema.ts';
+import { parseShardSpec, runShard } from './shard.ts';
+import { readSlices } from './merge.ts';
 
 const HELP = `Code Atlas prebuild: scrape a corpus, extract every Python function and write the data set the
 site serves (sharded Parquet, models, manifest.json).
@@ -50,6 +52,12 @@ Options:
   --summarizer-max N        undocumented functions the seq2seq model summarises at most (default all)
   --ks LIST                 k values the silhouette sweep tries (default ${DEFAULT_LAYOUT_OPTIONS.ks.join(',')})
   --k N                     use this k instead of the sweep's best
+  --shard i/n               build only slice i of n (counted from 0) into --out: the repositories whose
+                            name hashes to i, extracted; run one per machine (Kubernetes indexed job:
+                            --shard $JOB_COMPLETION_INDEX/n), then --merge
+  --merge DIR               build the data set from the slices --shard wrote (repeat, comma-separate, or name a
+                            folder of slice folders): every slice 0..n-1 is required; --source is taken from them.
+                            Byte-identical to a single-machine build of the same sources
   --force                   rerun every stage even when its inputs did not change
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
@@ -116,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
       'summarizer-max': { type: 'string' },
       k: { type: 'string' },
       'max-tokens': { type: 'string' },
+      shard: { type: 'string' },
+      merge: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -129,8 +139,30 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values['max-tokens'] !== undefined && !values['model-dir']) throw new Error('--max-tokens applies to the Jina embedding: give --model-dir too');
   const outDir = values.out ?? 'public/data';
+  if (values.shard !== undefined && values.merge !== undefined) throw new Error('--shard builds one slice and --merge joins them: give one of the two');
+  if (values.shard !== undefined) {
+    if (values.out === undefined) throw new Error('--shard needs --out: the slice folder this job writes');
+    const r = await runShard({
+      sources: values.source && values.source.length > 0 ? values.source : ['python-stdlib'],
+      outDir,
+      cacheDir: values.cache ?? '.cache/prebuild',
+      workers: positiveInt('workers', values.workers, defaultWorkerCount()),
+      maxFileBytes: positiveInt('max-file-bytes', values['max-file-bytes'], 8 * 1024 * 1024),
+      shard: parseShardSpec(values.shard),
+      quiet: values.quiet ?? false,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const s = r.slice;
+    const fns = s.parts.reduce((n, p) => n + p.functions, 0);
+    process.stdout.write(`\nSlice ${s.shard.index}/${s.shard.count} written to ${outDir}: ${s.parts.length} of ${s.repos_total} repositories, ${fns} functions\n`);
+    for (const t of r.timings) process.stdout.write(`  ${t.stage.padEnd(12)} ${t.seconds.toFixed(1).padStart(7)}  ${String(t.peakRssMiB).padStart(5)} MiB\n`);
+    return 0;
+  }
+  if (values.merge !== undefined && values.source !== undefined) throw new Error('--merge takes its sources from the slices: drop --source');
+  const merged = values.merge !== undefined ? await readSlices(values.merge) : null;
   const result = await runPrebuild({
-    sources: values.source && values.source.length > 0 ? values.source : ['python-stdlib'],
+    sources: merged ? merged.sources : values.source && values.source.length > 0 ? values.source : ['python-stdlib'],
+    ...(merged ? { parts: merged.parts } : {}),
     outDir,
     cacheDir: values.cache ?? '.cache/prebuild',
     workers: positiveInt('workers', values.workers, defaultWorkerCount()),

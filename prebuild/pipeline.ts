@@ -11,7 +11,7 @@ import { sha256Text } from './fsutil.ts';
 import { resolveSource, createSourceContext } from './sources/index.ts';
 import type { RepoCheckout } from './sources/types.ts';
 import { outputFiles, outputsDigest, StageState, type StageOutputs } from './state.ts';
-import { runExtract } from './stages/extract.ts';
+import { runExtract, type RepoPart } from './stages/extract.ts';
 import { runTables } from './stages/tables.ts';
 import { runStats } from './stages/stats.ts';
 import { dedupInputHash, runDedupStage } from './stages/dedup.ts';
@@ -36,6 +36,11 @@ export interface PrebuildOptions {
   jina?: { modelDir: string; maxTokens: number } | null;
   /** Summaries stage: the seq2seq model folder (retrieval summaries are always made) and how many to generate. */
   summaries?: { modelDir: string | null; maxGenerated?: number; evalMax?: number };
+  /**
+   * `--merge` of sharded builds (merge.ts): the slices' extraction parts, used instead of resolving
+   * the sources and extracting; `sources` then only names them in the manifest.
+   */
+  parts?: RepoPart[];
   force: boolean;
   quiet: boolean;
   log: (line: string) => void;
@@ -105,14 +110,16 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
       return { value: outputs, skipped: false };
     });
 
-  const repos = await measured('sources', timings, async () => {
+  const repos = opts.parts ? [] : await measured('sources', timings, async () => {
     const all: RepoCheckout[] = [];
     for (const spec of opts.sources) all.push(...(await resolveSource(spec, ctx)));
     if (all.length === 0) throw new Error('the sources named no repositories');
     return { value: all, skipped: false };
   });
 
-  const parts = await measured('extract', timings, async () => ({
+  const parts = opts.parts
+    ? await measured('merge-slices', timings, async () => ({ value: opts.parts!, skipped: false }))
+    : await measured('extract', timings, async () => ({
     value: await runExtract(repos, {
       partsDir: join(workDir, 'parts'),
       workers: opts.workers,

@@ -26,8 +26,7 @@ import {
 } from '../src/core/data/parquet-read.ts';
 import type { FeatureBag } from '../src/core/dedup/features.ts';
 import { PRESET_80, PRESET_GEMINI_FUNC } from '../src/core/dedup/settings.ts';
-import { weightedJaccard } from '../src/core/dedup/tfidf.ts';
-import { BandIndex, queryBands, weighAgainst } from '../src/core/upload/corpus-bands.ts';
+import { BandIndex, queryBands, verifyCandidates, weighAgainst } from '../src/core/upload/corpus-bands.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
 import {
   NO_REPO,
@@ -531,31 +530,23 @@ async function matchUpload(bags: FeatureBag[], threshold: number): Promise<Uploa
   }
   const candIds = [...all].sort((a, b) => a - b);
   const candBags = candIds.length ? await featuresOf(candIds) : [];
-  const candSets = weighAgainst(
-    candBags.map((b) => b ?? { hashes: new Uint32Array(0), counts: new Float32Array(0), kindOffsets: new Uint32Array(6), normHash: new Uint32Array(2) }),
-    PRESET_80,
-    bg.df,
-    bg.docs,
-  );
-  const setOf = new Map<number, number>(candIds.map((id, k) => [id, k]));
-  const verifySets = weighAgainst(bags, PRESET_80, bg.df, bg.docs);
-  const ia: number[] = [];
-  const ic: number[] = [];
-  const is: number[] = [];
-  for (let i = 0; i < bags.length; i++) {
-    for (const id of perBag[i]!) {
-      const k = setOf.get(id)!;
-      const cb = candBags[k];
-      if (!cb) continue;
-      const same = cb.normHash[0] === bags[i]!.normHash[0] && cb.normHash[1] === bags[i]!.normHash[1];
-      const sim = same ? 1 : weightedJaccard(verifySets[i]!, candSets[k]!);
-      if (sim >= threshold) {
-        ia.push(i);
-        ic.push(id);
-        is.push(sim);
-      }
+  // Candidates that parsed, and the (upload bag, candidate) pairs to verify.
+  const parsed: FeatureBag[] = [];
+  const parsedOf = new Map<number, number>();
+  candIds.forEach((id, k) => {
+    const b = candBags[k];
+    if (b) {
+      parsedOf.set(id, parsed.length);
+      parsed.push(b);
     }
-  }
+  });
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < bags.length; i++) for (const id of perBag[i]!) if (parsedOf.has(id)) pairs.push([i, parsedOf.get(id)!]);
+  const parsedIds = [...parsedOf.keys()];
+  const found = verifyCandidates(bags, parsed, pairs, PRESET_80, bg, threshold);
+  const ia = found.map((f) => f.upload);
+  const ic = found.map((f) => parsedIds[f.candidate]!);
+  const is = found.map((f) => f.similarity);
   return {
     threshold,
     index: Uint32Array.from(ia),
@@ -563,7 +554,7 @@ async function matchUpload(bags: FeatureBag[], threshold: number): Promise<Uploa
     similarity: Float32Array.from(is),
     compared,
     candidates: candIds.length,
-    method: `LSH ${B} bands x ${PRESET_GEMINI_FUNC.rows} rows against ${idx.size / B} corpus functions, verified by weighted Jaccard`,
+    method: `LSH ${B} bands x ${PRESET_GEMINI_FUNC.rows} rows against ${idx.size / B} corpus functions, verified by weighted Jaccard (document frequencies of ${bg.docs} corpus bodies plus the upload's and the candidates')`,
     ms: Math.round(performance.now() - t0),
   };
 }

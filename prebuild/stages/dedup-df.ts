@@ -81,6 +81,25 @@ export class DfTable implements DocumentFrequencyLookup {
     }
   }
 
+  /**
+   * Up to `max` hashes counted at least `minCount` times, the most frequent (ties at the cut in slot
+   * order): the features whose weighted-MinHash draws a signing thread caches.
+   */
+  mostFrequent(max: number, minCount = 2): Uint32Array {
+    const { keys, counts } = this;
+    // Histogram of counts (capped), then the smallest count that keeps at most `max` hashes.
+    const cap = 1 << 20;
+    const hist = new Uint32Array(cap + 1);
+    for (let s = 0; s < counts.length; s++) if (counts[s] >= minCount) hist[Math.min(counts[s], cap)]++;
+    let cut = cap;
+    let above = 0;
+    while (cut >= minCount && above + hist[cut] <= max) above += hist[cut--];
+    const out: number[] = [];
+    for (let s = 0; s < counts.length; s++) if (counts[s] > cut) out.push(keys[s]);
+    for (let s = 0; s < counts.length && out.length < max; s++) if (counts[s] === cut && cut >= minCount) out.push(keys[s]);
+    return Uint32Array.from(out);
+  }
+
   /** The table in shared memory, for worker threads (new DfTable(data) there). */
   shared(): DfTableData {
     const keys = new Uint32Array(new SharedArrayBuffer(this.keys.byteLength));

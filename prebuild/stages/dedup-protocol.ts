@@ -2,7 +2,8 @@
 //   features: a batch of bodies goes out; their feature bags come back packed into a few transferable
 //             arrays (one message per batch, not per function);
 //   sign-init: sent once to every thread before signing: the document-frequency table (shared
-//             memory, not copied), the number of distinct documents and the signature settings;
+//             memory, not copied), the number of distinct documents, the signature settings and the
+//             most frequent features (whose draws the thread computes once and keeps);
 //   sign:     a features batch's packed bags go back out (transferred, not copied) with a mask of the
 //             bags to sign; each thread weighs them (log-TF-log-IDF with the shared table) and returns
 //             their weighted-MinHash signatures as one transferable array.
@@ -25,6 +26,8 @@ export interface SignInitRequest {
   minDf: number;
   samples: number;
   seed: number;
+  /** The corpus's most frequent features: each thread caches their draws once for all its batches. */
+  frequent: Uint32Array;
 }
 
 export interface SignRequest {

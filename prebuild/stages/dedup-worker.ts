@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { Language, Parser } from 'web-tree-sitter';
 import type { FeatureBag } from '../../src/core/dedup/features.ts';
 import { bodyFeatures } from '../../src/core/dedup/body-features.ts';
-import { weightedMinHash } from '../../src/core/dedup/minhash.ts';
+import { buildDrawCache, DEFAULT_CACHE_BYTES, weightedMinHash, type DrawCache } from '../../src/core/dedup/minhash.ts';
 import { N_KINDS } from '../../src/core/dedup/settings.ts';
 import { weighBags } from '../../src/core/dedup/tfidf.ts';
 import { loadPythonExtractor, pythonGrammarPath } from '../grammars.ts';
@@ -26,11 +26,11 @@ const parserPromise = (async () => {
 })();
 
 /** The signing context sign-init set up: the shared frequency table and the settings. */
-let signing: { df: DfTable; init: SignInitRequest } | null = null;
+let signing: { df: DfTable; init: SignInitRequest; cache: DrawCache } | null = null;
 
 async function dispatch(req: DedupRequest): Promise<DedupResponse> {
   if (req.kind === 'sign-init') {
-    signing = { df: new DfTable(req.df), init: req };
+    signing = { df: new DfTable(req.df), init: req, cache: buildDrawCache(req.frequent, req.samples, req.seed) };
     return { taskId: req.taskId };
   }
   if (req.kind === 'sign') return sign(req);
@@ -52,7 +52,7 @@ port.on('message', (req: DedupRequest) => {
 /** Weighs and signs the bags marked in req.sign, as weighDistinct + weightedMinHash do on the main thread. */
 function sign(req: SignRequest): DedupResponse {
   if (!signing) throw new Error('dedup-worker: sign before sign-init');
-  const { df, init } = signing;
+  const { df, init, cache } = signing;
   const K = N_KINDS + 1;
   const bags: FeatureBag[] = [];
   for (let i = 0; i < req.sign.length; i++) {
@@ -66,7 +66,7 @@ function sign(req: SignRequest): DedupResponse {
     });
   }
   const sets = weighBags(bags, init.kindWeights, init.minDf, df, init.nDocs);
-  return { taskId: req.taskId, signatures: weightedMinHash(sets, init.samples, init.seed) };
+  return { taskId: req.taskId, signatures: weightedMinHash(sets, init.samples, init.seed, DEFAULT_CACHE_BYTES, cache) };
 }
 
 async function handle(req: FeaturesRequest): Promise<DedupResponse> {

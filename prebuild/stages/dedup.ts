@@ -22,7 +22,7 @@ import { TABLE } from '../../src/core/data/schema.ts';
 import type { FeatureBag } from '../../src/core/dedup/features.ts';
 import { exactRepresentatives, runDedupOnSignatures, type DedupStats } from '../../src/core/dedup/index.ts';
 import { bandHashes } from '../../src/core/dedup/lsh.ts';
-import { EMPTY_SAMPLE } from '../../src/core/dedup/minhash.ts';
+import { EMPTY_SAMPLE, drawCacheCapacity } from '../../src/core/dedup/minhash.ts';
 import {
   DEDUP_SETTINGS_VERSION,
   N_KINDS,
@@ -219,6 +219,8 @@ async function signCorpus(pool: Pool, corpus: Corpus, rep: Uint32Array, df: DfTa
     minDf: settings.minDf,
     samples: S,
     seed: settings.seed,
+    // The draws the single-threaded core would cache (its most frequent features), computed once per thread.
+    frequent: df.mostFrequent(drawCacheCapacity(S)),
   });
   const bar = createProgress({ label: `dedup: signatures (${S} samples)`, total: nDocs, unit: 'functions', quiet });
   const inFlight: Promise<void>[] = [];

@@ -155,10 +155,31 @@ export function validateManifest(json: unknown): Manifest {
       throw new ManifestError(`layout ${l.name} names table ${l.table}, which the manifest does not list`, 'malformed');
     }
     const b = l.bounds;
-    if (!isRecord(b) || !Array.isArray(b.min) || !Array.isArray(b.max)) {
-      throw new ManifestError(`layouts[${i}].bounds is malformed`, 'malformed');
+    const coords = (a: unknown) => Array.isArray(a) && a.length >= (l.dims as number) && a.every((x) => typeof x === 'number' && Number.isFinite(x));
+    if (!isRecord(b) || !coords(b.min) || !coords(b.max)) {
+      throw new ManifestError(`layouts[${i}].bounds is malformed (min and max need ${l.dims} finite numbers)`, 'malformed');
+    }
+    if (typeof l.method !== 'string') throw new ManifestError(`layouts[${i}].method is not text`, 'malformed');
+  }
+  // Embeddings: the search and train workers follow table, model_files and ivf to files.
+  const listed = (where: Record<string, unknown>, key: unknown) => typeof key === 'string' && Object.hasOwn(where, key) && Array.isArray(where[key]);
+  for (const [i, e] of json.embeddings.entries()) {
+    if (!isRecord(e) || typeof e.model !== 'string' || !listed(json.tables, e.table)) {
+      throw new ManifestError(`embeddings[${i}] is malformed: it needs a model and a table the manifest lists`, 'malformed');
+    }
+    if (typeof e.dim !== 'number' || !Number.isInteger(e.dim) || e.dim <= 0 || !['int8', 'float16', 'float32'].includes(e.dtype as string)) {
+      throw new ManifestError(`embeddings[${i}] (${e.model}) has no valid dim and dtype`, 'malformed');
+    }
+    if (e.model_files !== undefined && !listed(json.models, e.model_files)) {
+      throw new ManifestError(`embeddings[${i}].model_files names no model the manifest lists`, 'malformed');
+    }
+    const ivf = e.ivf;
+    if (ivf !== undefined && (!isRecord(ivf) || !listed(json.tables, ivf.table) || !listed(json.models, ivf.index) || typeof ivf.nlist !== 'number' || !Number.isInteger(ivf.nlist) || ivf.nlist <= 0)) {
+      throw new ManifestError(`embeddings[${i}].ivf is malformed: it needs a listed table, a listed index and nlist`, 'malformed');
     }
   }
+  if (!json.sources.every((v) => typeof v === 'string')) throw new ManifestError('manifest.json sources is not a list of text', 'malformed');
+  if (typeof json.generator !== 'string') throw new ManifestError('manifest.json has no generator', 'malformed');
   const def = json.default_layout;
   if (def !== null && (typeof def !== 'string' || !json.layouts.some((l) => isRecord(l) && l.name === def))) {
     throw new ManifestError('default_layout names no listed layout', 'malformed');

@@ -160,7 +160,10 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 export async function readParquetMetadata(file: AsyncBuffer, name: string): Promise<FileMetaData> {
   try {
     // 64 KiB holds most footers; a larger one costs a second request, not a 512 KiB default read.
-    return await parquetMetadataAsync(file, { initialFetchSize: 1 << 16 });
+    const metadata = await parquetMetadataAsync(file, { initialFetchSize: 1 << 16 });
+    // A footer whose schema does not build would fail later, outside these error messages.
+    parquetSchema(metadata);
+    return metadata;
   } catch (e) {
     throw new ParquetReadError(`${name} is not a readable Parquet file: ${errText(e)}`, name);
   }
@@ -223,6 +226,7 @@ export async function readParquetColumns(
   if (missing.length) {
     throw new ParquetReadError(`${name} has no column ${missing.join(', ')}: the data set does not match this site's schema`, name);
   }
+  checkChunkPaths(metadata, name, columns);
   const total = parquetRowCount(metadata);
   const rowStart = Math.max(0, opts.rowStart ?? 0);
   const rowEnd = Math.min(total, opts.rowEnd ?? total);
@@ -247,6 +251,27 @@ export async function readParquetColumns(
   const out: ColumnTable = {};
   for (const c of columns) out[c] = assemble(chunks.get(c) ?? [], rowStart, rowEnd, name, c);
   return { columns: out, rows: n };
+}
+
+/**
+ * Refuses a file whose column chunks name schema paths the schema does not hold. hyparquet throws
+ * on such a chunk in the middle of planning a read, after it has started the reads of the chunks
+ * before it, which then fail without a handler (an unhandled rejection: found by the fuzz test).
+ */
+function checkChunkPaths(metadata: FileMetaData, name: string, columns: readonly string[]): void {
+  const tree = parquetSchema(metadata);
+  for (const [g, rg] of metadata.row_groups.entries()) {
+    for (const chunk of rg.columns) {
+      const path = chunk.meta_data?.path_in_schema;
+      if (!path || !columns.includes(path[0]!)) continue;
+      let node = tree;
+      for (const part of path) {
+        const child = node.children.find((c) => c.element.name === part);
+        if (!child) throw new ParquetReadError(`${name} could not be decoded: row group ${g} holds column ${path.join('.')}, which its schema does not`, name);
+        node = child;
+      }
+    }
+  }
 }
 
 type TypedCtor = new (n: number) => Exclude<DecodedColumn, unknown[]>;

@@ -31,29 +31,54 @@ function draw(ks: number, h: number, out: Float64Array, o: number): void {
 /** Default memory for cached draws of frequent features (bytes). */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** How many features' draws fit in `cacheBytes` at `samples` samples. */
+export function drawCacheCapacity(samples: number, cacheBytes = DEFAULT_CACHE_BYTES): number {
+  return Math.floor(cacheBytes / (samples * 3 * 8));
+}
+
+/**
+ * The draws of chosen features for every sample, computed once: a thread that signs batch after
+ * batch builds one from the corpus's most frequent features and passes it to every call. Cached and
+ * recomputed draws are bit-identical, so which features are cached never changes a signature.
+ */
+export interface DrawCache {
+  samples: number;
+  seed: number;
+  slot: Map<number, number>;
+  table: Float64Array;
+}
+
+function sampleStreams(samples: number, seed: number): Uint32Array {
+  const streams = new Uint32Array(samples);
+  for (let k = 0; k < samples; k++) streams[k] = combine32(seed >>> 0, k);
+  return streams;
+}
+
+/** A draw cache of `features` (distinct hashes). */
+export function buildDrawCache(features: ArrayLike<number>, samples: number, seed: number): DrawCache {
+  const streams = sampleStreams(samples, seed);
+  const table = new Float64Array(features.length * samples * 3);
+  const slot = new Map<number, number>();
+  for (let c = 0; c < features.length; c++) {
+    slot.set(features[c], c);
+    for (let k = 0; k < samples; k++) draw(streams[k], features[c], table, (c * samples + k) * 3);
+  }
+  return { samples, seed, slot, table };
+}
+
 /**
  * Signatures of `sets`, `samples` per set, row-major: out[i * samples + k].
  * The draws of features that occur in several sets are computed once and kept (most frequent first,
- * up to `cacheBytes`); cached and recomputed draws are bit-identical, so the cache never changes results.
+ * up to `cacheBytes`), or taken from `cache` when one is given; cached and recomputed draws are
+ * bit-identical, so the cache never changes results.
  */
-export function weightedMinHash(sets: readonly WeightedSet[], samples: number, seed: number, cacheBytes = DEFAULT_CACHE_BYTES): Uint32Array {
+export function weightedMinHash(sets: readonly WeightedSet[], samples: number, seed: number, cacheBytes = DEFAULT_CACHE_BYTES, cache?: DrawCache): Uint32Array {
   const out = new Uint32Array(sets.length * samples);
-  const streams = new Uint32Array(samples);
-  for (let k = 0; k < samples; k++) streams[k] = combine32(seed >>> 0, k);
-  // Frequent features' draws.
-  const freq = new Map<number, number>();
-  for (const s of sets) for (let j = 0; j < s.hashes.length; j++) freq.set(s.hashes[j], (freq.get(s.hashes[j]) ?? 0) + 1);
-  const maxCached = Math.floor(cacheBytes / (samples * 3 * 8));
-  const frequent: number[] = [];
-  for (const [h, c] of freq) if (c >= 2) frequent.push(h);
-  frequent.sort((x, y) => (freq.get(y) ?? 0) - (freq.get(x) ?? 0) || x - y);
-  const nCached = Math.min(frequent.length, maxCached);
-  const table = new Float64Array(nCached * samples * 3);
-  const slot = new Map<number, number>();
-  for (let c = 0; c < nCached; c++) {
-    slot.set(frequent[c], c);
-    for (let k = 0; k < samples; k++) draw(streams[k], frequent[c], table, (c * samples + k) * 3);
+  const streams = sampleStreams(samples, seed);
+  if (cache && (cache.samples !== samples || cache.seed !== seed)) {
+    throw new RangeError(`weightedMinHash: a draw cache for ${cache.samples} samples / seed ${cache.seed} used for ${samples} / ${seed}`);
   }
+  const { slot, table } = cache ?? buildDrawCache(frequentFeatures(sets, drawCacheCapacity(samples, cacheBytes)), samples, seed);
   const tmp = new Float64Array(3);
   let logS = new Float64Array(64);
   let slots = new Int32Array(64);
@@ -102,6 +127,16 @@ export function weightedMinHash(sets: readonly WeightedSet[], samples: number, s
     }
   }
   return out;
+}
+
+/** Up to `max` features that occur in two or more of `sets`, most frequent first (ties: smaller hash first). */
+function frequentFeatures(sets: readonly WeightedSet[], max: number): number[] {
+  const freq = new Map<number, number>();
+  for (const s of sets) for (let j = 0; j < s.hashes.length; j++) freq.set(s.hashes[j], (freq.get(s.hashes[j]) ?? 0) + 1);
+  const frequent: number[] = [];
+  for (const [h, c] of freq) if (c >= 2) frequent.push(h);
+  frequent.sort((x, y) => (freq.get(y) ?? 0) - (freq.get(x) ?? 0) || x - y);
+  return frequent.slice(0, max);
 }
 
 /**

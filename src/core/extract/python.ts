@@ -1044,6 +1044,8 @@ export class PythonExtractor {
       if (isClass) {
         const nameAt = skipTrivia(source, p + 5, false);
         const name = source.slice(nameAt, identifierEnd(source, nameAt));
+        // tree-sitter reads `class` and its name across a line break; CPython refuses that.
+        if (!name) return { functions: [], error: { line: lineOf(source, nameAt), message: "invalid syntax: 'class' without a name on its line" } };
         stack.push({ node, end, isClass: true, qualname: parent ? `${parent.qualname}.${name}` : name });
         continue;
       }
@@ -1054,8 +1056,13 @@ export class PythonExtractor {
       // The name, read from the text after `def` (line continuations may sit in between).
       let q = p;
       if (isAsync) q = skipTrivia(source, q + 5, false);
+      // tree-sitter reads `async`, `def` and the name across line breaks; CPython refuses that.
+      if (isAsync && !(source.startsWith('def', q) && !isIdentChar(source.charCodeAt(q + 3)))) {
+        return { functions: [], error: { line: lineOf(source, q), message: "invalid syntax: 'async' and 'def' not on one line" } };
+      }
       q = skipTrivia(source, q + 3, false);
       const name = source.slice(q, identifierEnd(source, q));
+      if (!name) return { functions: [], error: { line: lineOf(source, q), message: "invalid syntax: 'def' without a name on its line" } };
       let paramsNode: Node | null = null;
       for (let k = 1; k < kids.length; k++) {
         if (source.charCodeAt(kids[k].startIndex) === C_LPAREN) {

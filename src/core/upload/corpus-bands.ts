@@ -7,7 +7,7 @@ import type { FeatureBag } from '../dedup/features.ts';
 import { bandHashes } from '../dedup/lsh.ts';
 import { weightedMinHash } from '../dedup/minhash.ts';
 import { kindWeights, type DedupSettings } from '../dedup/settings.ts';
-import { weighBags, type WeightedSet } from '../dedup/tfidf.ts';
+import { weighBags, weightedJaccard, type WeightedSet } from '../dedup/tfidf.ts';
 
 /** The corpus's band hashes, per band sorted by hash, for lookups. */
 export class BandIndex {
@@ -96,4 +96,50 @@ export function queryBands(sets: readonly WeightedSet[], settings: DedupSettings
   const bands = bandHashes(sig, n, settings.samples, settings.bands, settings.rows);
   const empty = Uint8Array.from(sets, (s) => (s.hashes.length === 0 ? 1 : 0));
   return { bands, empty };
+}
+
+/** Document frequencies over distinct bodies (keyed by normalised-body hash), as the dedup views count them. */
+export interface DfCounts {
+  df: Map<number, number>;
+  docs: number;
+  /** Normalised-body hashes already counted. */
+  seen: Set<number>;
+}
+
+const normKey = (bag: FeatureBag): number => bag.normHash[0]! * 4294967296 + bag.normHash[1]!;
+
+/**
+ * Verifies candidate pairs (upload bag index, candidate bag index) by exact weighted Jaccard. The
+ * weights use `background` plus every upload and candidate body (distinct ones once): a feature the
+ * background never saw then weighs as rare instead of vanishing, so two functions that share only
+ * common structure do not look alike just because their distinctive parts were dropped (which is
+ * what weighing with a sample of the corpus alone would do). Equal normalised bodies are 1.
+ */
+export function verifyCandidates(
+  upload: readonly FeatureBag[],
+  candidates: readonly FeatureBag[],
+  pairs: readonly (readonly [number, number])[],
+  settings: DedupSettings,
+  background: DfCounts,
+  threshold: number,
+): { upload: number; candidate: number; similarity: number }[] {
+  const df = new Map(background.df);
+  const seen = new Set(background.seen);
+  let docs = background.docs;
+  for (const bag of [...upload, ...candidates]) {
+    const k = normKey(bag);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    docs++;
+    for (let i = 0; i < bag.hashes.length; i++) df.set(bag.hashes[i]!, (df.get(bag.hashes[i]!) ?? 0) + 1);
+  }
+  const us = weighBags(upload, kindWeights(settings), settings.minDf, df, docs);
+  const cs = weighBags(candidates, kindWeights(settings), settings.minDf, df, docs);
+  const out: { upload: number; candidate: number; similarity: number }[] = [];
+  for (const [u, c] of pairs) {
+    const same = normKey(upload[u]!) === normKey(candidates[c]!);
+    const sim = same ? 1 : weightedJaccard(us[u]!, cs[c]!);
+    if (sim >= threshold) out.push({ upload: u, candidate: c, similarity: sim });
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bandHashes, candidatePairs, falseNegativeArea, falsePositiveArea, optimalParams } from '../../../src/core/dedup/lsh.ts';
-import { estimateJaccard, weightedMinHash } from '../../../src/core/dedup/minhash.ts';
+import { buildDrawCache, estimateJaccard, weightedMinHash } from '../../../src/core/dedup/minhash.ts';
 import { PRESET_80, PRESET_95, PRESET_GEMINI_FUNC } from '../../../src/core/dedup/settings.ts';
 import { type WeightedSet, weightedJaccard } from '../../../src/core/dedup/tfidf.ts';
 import { createRng } from '../../../src/core/util/random.ts';
@@ -26,6 +26,19 @@ function randomPair(seed: number): [WeightedSet, WeightedSet] {
 }
 
 describe('weighted MinHash (CWS)', () => {
+  it('gives the same signatures with any draw cache: built-in, none, or a given one shared by calls', () => {
+    const sets = Array.from({ length: 40 }, (_, i) => randomPair(100 + i)).flat();
+    const all = [...new Set(sets.flatMap((s) => Array.from(s.hashes)))];
+    const ref = weightedMinHash(sets, 128, 7);
+    expect(weightedMinHash(sets, 128, 7, 0)).toEqual(ref);
+    // A cache of every other feature plus hashes no set has, used batch by batch.
+    const cache = buildDrawCache([...all.filter((_, i) => i % 2 === 0), 1, 2, 3], 128, 7);
+    const parts = [sets.slice(0, 30), sets.slice(30)].map((b) => weightedMinHash(b, 128, 7, undefined, cache));
+    expect(Uint32Array.from([...parts[0], ...parts[1]])).toEqual(ref);
+    expect(() => weightedMinHash(sets, 256, 7, undefined, cache)).toThrow(/draw cache/);
+    expect(() => weightedMinHash(sets, 128, 8, undefined, cache)).toThrow(/draw cache/);
+  });
+
   for (const samples of [128, 256]) {
     it(`estimates weighted Jaccard within 3/sqrt(${samples}) (and unbiased on average)`, () => {
       let sumErr = 0;

@@ -103,6 +103,16 @@ describe('dedup stage with signatures from worker threads', () => {
       const h = rng.nextU32();
       expect(shared.get(h)).toBe(map.get(h));
     }
+    // The most frequent hashes: `max` of them, none less frequent than any left out, all counted twice or more.
+    const top = table.mostFrequent(500);
+    expect(top.length).toBe(500);
+    const counts = [...map.values()].sort((a, b) => b - a);
+    const topCounts = Array.from(top, (h) => map.get(h) ?? 0).sort((a, b) => b - a);
+    expect(topCounts).toEqual(counts.slice(0, 500));
+    expect(new Set(top).size).toBe(500);
+    const few = new DfTable();
+    for (const h of [5, 5, 6, 7, 7, 7]) few.increment(h);
+    expect(Array.from(few.mostFrequent(10)).sort()).toEqual([5, 7]);
   });
 
   test('a 128-sample signature is the prefix of the 256-sample one (one signing serves both presets)', async () => {

@@ -10,8 +10,7 @@ import { exactRepresentatives, weighDistinct } from '../../../src/core/dedup/ind
 import { bandHashes } from '../../../src/core/dedup/lsh.ts';
 import { weightedMinHash } from '../../../src/core/dedup/minhash.ts';
 import { PRESET_80, PRESET_GEMINI_FUNC } from '../../../src/core/dedup/settings.ts';
-import { weightedJaccard } from '../../../src/core/dedup/tfidf.ts';
-import { BandIndex, queryBands, weighAgainst } from '../../../src/core/upload/corpus-bands.ts';
+import { BandIndex, queryBands, verifyCandidates, weighAgainst } from '../../../src/core/upload/corpus-bands.ts';
 import { createRng } from '../../../src/core/util/random.ts';
 import { backgroundOf } from '../../../workers/dedup-logic.ts';
 import { pythonParser, stdlibFunctions, type2Clone } from '../dedup/corpus.ts';
@@ -61,8 +60,6 @@ describe('upload vs corpus bands', async () => {
     const nClones = clones.filter((b) => b !== null).length;
     const sets = weighAgainst(upload, S, bg.df, bg.docs);
     const { bands } = queryBands(sets, S);
-    const verifyCorpus = weighAgainst(bags, PRESET_80, bg.df, bg.docs);
-    const verifyUpload = weighAgainst(upload, PRESET_80, bg.df, bg.docs);
     let found = 0;
     let falseMatches = 0;
     for (let i = 0; i < upload.length; i++) {
@@ -72,12 +69,31 @@ describe('upload vs corpus bands', async () => {
       const brute = new Set<number>();
       for (let r = 0; r < rowsId.length; r++) if (rowsHash[r] === q[rowsBand[r]!]) brute.add(rowsId[r]!);
       expect(got).toEqual([...brute].sort((a, b) => a - b));
-      const verified = got.filter((id) => weightedJaccard(verifyUpload[i]!, verifyCorpus[id - 1000]!) >= 0.8);
+      const verified = verifyCandidates([upload[i]!], bags, got.map((id) => [0, id - 1000] as const), PRESET_80, bg, 0.8).map((v) => ids[v.candidate]!);
       if (i < nClones && verified.includes(1000 + i)) found++;
       if (i >= nClones && verified.length > 0) falseMatches++;
     }
     expect(found / nClones).toBeGreaterThan(0.8);
     expect(falseMatches).toBe(0);
+  });
+
+  it('with document frequencies from a sample of the corpus, verification still keeps unrelated functions apart', () => {
+    // The browser's dedup worker weighs with a sample of a large corpus: features outside the sample
+    // must not simply vanish, or functions sharing only common structure would look alike.
+    const sample = backgroundOf(bags.slice(0, 60));
+    const rng = createRng(12);
+    const clones = corpusSrc.slice(100, 140).map((s) => bodyFeatures(parser, type2Clone(parser, s, rng)));
+    const others = fns.slice(400).map((s) => bodyFeatures(parser, s)).filter((b): b is FeatureBag => b !== null);
+    let cloneHits = 0;
+    clones.forEach((c, k) => {
+      if (!c) return;
+      const v = verifyCandidates([c], bags, bags.map((_, j) => [0, j] as const), PRESET_80, sample, 0.8);
+      if (v.some((x) => x.candidate === 100 + k)) cloneHits++;
+    });
+    expect(cloneHits / clones.filter(Boolean).length).toBeGreaterThan(0.8);
+    // Every unrelated function against every corpus function: no pair reaches 0.8.
+    const pairs = others.flatMap((_, u) => bags.map((_, j) => [u, j] as const));
+    expect(verifyCandidates(others, bags, pairs, PRESET_80, sample, 0.8).filter((v) => bags[v.candidate]!.normHash.join() !== others[v.upload]!.normHash.join())).toEqual([]);
   });
 
   it('caps candidates and refuses malformed band rows', () => {

@@ -1,0 +1,304 @@
+// Scale: the synthetic data set (prebuild/synthetic.ts) at growing N, served by a static server with
+// HTTP Range support, opened in headless Chromium through the real site.
+//  - prebuild: wall time and peak RSS of the generator at each N (memory should stay flat; the peer
+//    row is the same generator at the smallest N);
+//  - the initial view: bytes the server sent until the map's first frame (by file kind), the time to
+//    it, and Chromium's resident memory (every process of the profile);
+//  - IVF search typed into the site's search box at nprobe 1 / 4 / 16: bytes the server sent per query
+//    (range reads of the probed partitions' row groups) and click-to-results latency. The first
+//    query also reads the partition index and the shard footers: it is reported on its own.
+// SCALE_BENCH_N: comma-separated sizes (default 250000,1000000); data sets are cached in
+// .cache/synthetic/n<N> with the generator's measurements beside them (n<N>.summary.json).
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import type { Manifest } from '../../src/core/data/manifest.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/browser.ts';
+import { buildSite, ROOT } from '../e2e/helpers/site.ts';
+import type { BenchResult, BenchRow } from './types.ts';
+
+const QUERIES = ['parse a date string', 'read a configuration file', 'open a socket connection', 'compress data with zlib', 'escape html characters', 'walk a directory tree', 'decode a base64 token'];
+const PROBES = [1, 4, 16];
+
+function log(msg: string): void {
+  process.stderr.write(`scale: ${msg}\n`);
+}
+
+interface GenSummary {
+  n: number;
+  seconds: number;
+  maxRssMiB: number;
+  bytes: number;
+  phases: { phase: string; seconds: number; peakRssMiB: number }[];
+  loadavg?: number[];
+}
+
+/** Builds (or reuses) the synthetic data set of n functions; returns the generator's measurements. */
+async function dataSet(n: number): Promise<{ dir: string; gen: GenSummary }> {
+  const dir = join(ROOT, '.cache', 'synthetic', `n${n}`);
+  const summaryPath = `${dir}.summary.json`;
+  if (existsSync(join(dir, 'manifest.json')) && existsSync(summaryPath)) return { dir, gen: JSON.parse(readFileSync(summaryPath, 'utf8')) as GenSummary };
+  log(`generating ${n} functions into ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+  const before = loadavg();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'prebuild/synthetic.ts', '--n', String(n), '--out', dir, '--json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let s = '';
+    child.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`synthetic generator exited with ${code}`))));
+  });
+  const gen = { ...(JSON.parse(out.trim().split('\n').pop()!) as GenSummary), loadavg: before };
+  writeFileSync(summaryPath, JSON.stringify(gen));
+  return { dir, gen };
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+};
+
+interface RangeServer {
+  url: string;
+  /** Bytes of response bodies sent, per path, since the last reset. */
+  sent: Map<string, number>;
+  requests: { path: string; range: string | null }[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** A static server of `dist` with `/data/` mapped to `dataDir`: Range requests (206), COOP/COEP. */
+function startRangeServer(dist: string, dataDir: string): Promise<RangeServer> {
+  const sent = new Map<string, number>();
+  const requests: { path: string; range: string | null }[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('#')[0]!);
+    const [root, rel] = path.startsWith('/data/') ? [dataDir, path.slice('/data/'.length)] : [dist, path === '/' ? 'index.html' : path.slice(1)];
+    const file = normalize(join(root, rel));
+    const headers: Record<string, string> = {
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+      'cross-origin-resource-policy': 'same-origin',
+      'accept-ranges': 'bytes',
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    };
+    let size: number;
+    try {
+      if (!file.startsWith(normalize(root) + sep) && file !== normalize(root)) throw new Error('outside');
+      const st = statSync(file);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch {
+      res.writeHead(404, headers).end();
+      return;
+    }
+    const range = req.headers.range ?? null;
+    requests.push({ path, range });
+    let start = 0;
+    let end = size - 1;
+    if (range) {
+      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      if (!m || (m[1] === '' && m[2] === '')) {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
+        return;
+      }
+      if (m[1] === '') start = Math.max(0, size - Number(m[2]));
+      else {
+        start = Number(m[1]);
+        if (m[2] !== '') end = Math.min(size - 1, Number(m[2]));
+      }
+      if (start > end || start >= size) {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': String(end - start + 1) });
+    } else res.writeHead(200, { ...headers, 'content-length': String(size) });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    sent.set(path, (sent.get(path) ?? 0) + (end - start + 1));
+    createReadStream(file, { start, end }).pipe(res);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        url: `http://127.0.0.1:${port}/`,
+        sent,
+        requests,
+        reset: () => {
+          sent.clear();
+          requests.length = 0;
+        },
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+/** Resident memory of every Chromium process using this profile folder (MiB). */
+function chromiumRssMiB(profile: string): number {
+  let kib = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes(profile)) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) kib += Number(m[1]);
+    } catch {
+      // the process ended
+    }
+  }
+  return kib / 1024;
+}
+
+/** Kind of a data file, for the initial view's breakdown. */
+function kindOf(path: string): string {
+  const name = path.replace(/^\/data\//, '');
+  if (!path.startsWith('/data/')) return 'site (HTML, JS, WASM)';
+  if (name.startsWith('functions-')) return 'functions (light columns, range reads)';
+  if (name.startsWith('layout-')) return 'layout';
+  if (name.startsWith('vectors-') && name.includes('-ivf-')) return 'IVF partitions';
+  if (name.startsWith('vectors-')) return 'vectors';
+  if (name.startsWith('models/ivf-')) return 'IVF index';
+  if (name.startsWith('models/')) return 'query model';
+  return name;
+}
+
+function summarize(sent: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [p, b] of sent) out.set(kindOf(p), (out.get(kindOf(p)) ?? 0) + b);
+  return out;
+}
+
+async function search(page: Page, query: string, scan: string): Promise<{ ms: number; workerBytes: number; scanned: number }> {
+  await page.locator('[data-testid="search-scan"]').selectOption(scan);
+  await page.locator('[data-testid="search-input"]').fill(query);
+  const t0 = Date.now();
+  await page.locator('[data-testid="search-submit"]').click();
+  await page.waitForFunction(
+    (q) => document.querySelector('[data-testid="search-status"]')?.getAttribute('data-status') === 'done' && location.hash.includes(encodeURIComponent(q).replaceAll('%20', '+')),
+    query,
+    { timeout: 600_000 },
+  );
+  const ms = Date.now() - t0;
+  const ivf = page.locator('[data-testid="search-ivf"]');
+  return { ms, workerBytes: Number(await ivf.getAttribute('data-bytes')), scanned: Number(await ivf.getAttribute('data-scanned')) };
+}
+
+const MiB = 2 ** 20;
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+export default async function bench(): Promise<BenchResult> {
+  const sizes = (process.env.SCALE_BENCH_N ?? '250000,1000000').split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1000)) throw new Error('SCALE_BENCH_N takes comma-separated sizes of at least 1000');
+  sizes.sort((a, b) => a - b);
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  const gens: { n: number; gen: GenSummary; dir: string }[] = [];
+  for (const n of sizes) gens.push({ n, ...(await dataSet(n)) });
+  const base = gens[0]!;
+  for (const { n, gen } of gens) {
+    rows.push({ metric: `prebuild (synthetic) peak RSS, N=${n}`, ours: gen.maxRssMiB, peer: base.gen.maxRssMiB, unit: `MiB (peer: same generator at N=${base.n})`, higherIsBetter: false });
+    rows.push({ metric: `prebuild (synthetic) wall time, N=${n}`, ours: gen.seconds, peer: null, unit: 's', higherIsBetter: false });
+    notes.push(
+      `prebuild N=${n}: ${(gen.bytes / 2 ** 30).toFixed(2)} GiB written in ${gen.seconds.toFixed(0)} s, peak RSS ${gen.maxRssMiB} MiB (DuckDB memory limit 1 GB + 512 MB, spilling to disk); per phase: ${gen.phases.map((p) => `${p.phase} ${p.seconds.toFixed(1)} s / ${p.peakRssMiB} MiB`).join(', ')}; load average before ${gen.loadavg?.map((x) => x.toFixed(1)).join(' ') ?? 'not recorded'}.`,
+    );
+  }
+
+  const work = mkdtempSync(join(tmpdir(), 'scale-bench-'));
+  const dist = join(work, 'dist');
+  log('building the site');
+  await buildSite(dist);
+  try {
+    for (const { n, dir } of gens) {
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+      const info = m.embeddings[0]!;
+      const server = await startRangeServer(dist, dir);
+      const profile = mkdtempSync(join(tmpdir(), 'scale-chromium-'));
+      const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 } });
+      const load = loadavg();
+      try {
+        const page = context.pages()[0] ?? (await context.newPage());
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        log(`N=${n}: opening the map`);
+        const t0 = Date.now();
+        await page.goto(`${server.url}#/map`);
+        const map = page.locator('[data-testid="map"][data-points]');
+        try {
+          await map.waitFor({ timeout: 900_000 });
+        } catch (e) {
+          notes.push(`N=${n}: the map did not draw within 15 minutes (${errors.join('; ') || (e as Error).message.split('\n')[0]}); Chromium RSS ${chromiumRssMiB(profile).toFixed(0)} MiB.`);
+          continue;
+        }
+        const firstFrameMs = Date.now() - t0;
+        const points = Number(await map.getAttribute('data-points'));
+        const viewBytes = [...server.sent.values()].reduce((a, b) => a + b, 0);
+        const byKind = summarize(server.sent);
+        const dataBytes = viewBytes - (byKind.get('site (HTML, JS, WASM)') ?? 0);
+        const rss = chromiumRssMiB(profile);
+        const totalData = [...Object.values(m.tables).flat(), ...Object.values(m.models).flat()].reduce((s, f) => s + f.bytes, 0);
+        rows.push({ metric: `initial view: time to first map frame, N=${n}`, ours: firstFrameMs, peer: null, unit: 'ms', higherIsBetter: false });
+        rows.push({ metric: `initial view: data bytes fetched, N=${n}`, ours: dataBytes / MiB, peer: totalData / MiB, unit: 'MiB (peer: the whole data set)', higherIsBetter: false });
+        rows.push({ metric: `initial view: Chromium RSS, N=${n}`, ours: rss, peer: null, unit: 'MiB (all processes)', higherIsBetter: false });
+        notes.push(
+          `N=${n} initial view: ${points} points drawn ${firstFrameMs} ms after navigation; fetched ${[...byKind].map(([k, b]) => `${k} ${(b / MiB).toFixed(1)} MiB`).join(', ')} (${server.requests.length} requests); load average ${load.map((x) => x.toFixed(1)).join(' ')}.`,
+        );
+
+        await page.locator('[data-testid="search-scan"]').waitFor({ timeout: 300_000 });
+        for (const nprobe of PROBES.filter((p) => p < info.ivf!.nlist)) {
+          const ms: number[] = [];
+          const bytes: number[] = [];
+          const worker: number[] = [];
+          let scanned = 0;
+          let first = { ms: 0, bytes: 0 };
+          for (const [qi, q] of QUERIES.entries()) {
+            server.reset();
+            const r = await search(page, q, String(nprobe));
+            const b = [...server.sent.values()].reduce((a, c) => a + c, 0);
+            if (qi === 0 && nprobe === PROBES[0]) {
+              first = { ms: r.ms, bytes: b };
+              continue;
+            }
+            ms.push(r.ms);
+            bytes.push(b);
+            worker.push(r.workerBytes);
+            scanned += r.scanned;
+          }
+          if (nprobe === PROBES[0])
+            notes.push(
+              `N=${n} first IVF query (reads the ${(m.models[info.ivf!.index]![0]!.bytes / MiB).toFixed(1)} MiB partition index, its ${info.ivf!.nlist} centroids and every probed shard's footer once): ${(first.bytes / MiB).toFixed(1)} MiB, ${first.ms} ms.`,
+            );
+          rows.push({ metric: `IVF query bytes fetched, nprobe ${nprobe}/${info.ivf!.nlist}, N=${n} (median)`, ours: med(bytes) / MiB, peer: (m.tables[info.ivf!.table] ?? []).reduce((s, f) => s + f.bytes, 0) / MiB, unit: 'MiB (peer: all vectors)', higherIsBetter: false });
+          rows.push({ metric: `IVF query latency, nprobe ${nprobe}, N=${n} (median)`, ours: med(ms), peer: null, unit: 'ms click to listed results', higherIsBetter: false });
+          notes.push(`N=${n} nprobe ${nprobe}: ${Math.round(scanned / Math.max(1, ms.length))} vectors scanned per query; server-sent bytes per query ${bytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB (the worker's own count: ${worker.map((b) => (b / MiB).toFixed(2)).join(', ')}).`);
+        }
+        if (errors.length) notes.push(`N=${n} page errors: ${errors.slice(0, 3).join('; ')}`);
+      } finally {
+        await context.close().catch(() => {});
+        rmSync(profile, { recursive: true, force: true });
+        await server.close();
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  notes.push(
+    `Data: prebuild/synthetic.ts (seed 1): generated functions (names, arguments, docstrings, bodies ~530 characters on average), ${gens.map((g) => g.n).join(' / ')} rows, 256-d int8 vectors in sqrt(N) seeded clusters, IVF partitions = those clusters; served from disk by a Node static server with HTTP Range (206) and COOP/COEP; bytes are what the server sent. Queries typed into the site's search box (TF-IDF/SVD fitted on a sample of the bodies).`,
+  );
+  return { name: 'Scale: synthetic data set, range reads', peer: 'prebuild memory: the same generator at the smallest N; bytes: the whole data set / all vectors', rows, notes };
+}
