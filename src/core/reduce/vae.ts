@@ -706,8 +706,18 @@ export async function trainVae(
   const annealSteps = s.klAnnealEpochs * stepsPerEpoch;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const buf = new Float32Array(batch * d);
-  const noise = new Float32Array(batch * s.latentDim);
+  // Two batch buffers: the next batch is gathered (and its noise drawn, in the same order as
+  // ever) while the replicas work on this one.
+  const bufs = [new Float32Array(batch * d), new Float32Array(batch * d)];
+  const noises = [new Float32Array(batch * s.latentDim), new Float32Array(batch * s.latentDim)];
+  const prepare = (start: number, slot: number): number => {
+    const m = Math.min(batch, n - start);
+    const buf = bufs[slot] as Float32Array;
+    const noise = noises[slot] as Float32Array;
+    for (let i = 0; i < m; i++) buf.set(data.subarray(order[start + i] * d, order[start + i] * d + d), i * d);
+    for (let i = 0; i < m * s.latentDim; i++) noise[i] = rng.normal();
+    return m;
+  };
   const history: VaeEpochStats[] = [];
   let step = 0;
   let backend = tf.getBackend();
@@ -726,15 +736,16 @@ export async function trainVae(
       let reconSum = 0;
       const klSum = new Float64Array(s.latentDim);
       let beta = s.klWeight;
+      let slot = 0;
+      let m = prepare(0, slot);
       for (let start = 0; start < n; start += batch) {
         if (hooks.signal?.aborted) throw abortError(hooks.signal);
         if (hooks.shouldPause) await hooks.shouldPause();
         if (hooks.signal?.aborted) throw abortError(hooks.signal);
-        const m = Math.min(batch, n - start);
-        for (let i = 0; i < m; i++) buf.set(data.subarray(order[start + i] * d, order[start + i] * d + d), i * d);
-        for (let i = 0; i < m * s.latentDim; i++) noise[i] = rng.normal();
         beta = annealSteps > 0 ? s.klWeight * Math.min(1, (step + 1) / annealSteps) : s.klWeight;
-        const g = await eng.gradients(weights, buf.subarray(0, m * d), m, noise.subarray(0, m * s.latentDim), beta);
+        const pending = eng.gradients(weights, (bufs[slot] as Float32Array).subarray(0, m * d), m, (noises[slot] as Float32Array).subarray(0, m * s.latentDim), beta);
+        const nextM = start + batch < n ? prepare(start + batch, 1 - slot) : 0;
+        const g = await pending;
         const meanRecon = g.reconSum / m;
         if (!Number.isFinite(meanRecon) || g.klSum.some((x) => !Number.isFinite(x))) {
           throw new Error(`VAE training diverged at epoch ${epoch + 1} (loss ${meanRecon}); lower the learning rate`);
@@ -744,6 +755,8 @@ export async function trainVae(
         for (let k = 0; k < s.latentDim; k++) klSum[k] += g.klSum[k] as number;
         step++;
         hooks.onStep?.(Math.min(n, start + m), n, epoch + 1);
+        slot = 1 - slot;
+        m = nextM;
         await yieldToEventLoop(); // lets an abort, a pause request or a message get through
       }
       const secs = (performance.now() - t0) / 1000;
