@@ -8,8 +8,11 @@ import { FUNCTIONS_COLUMNS, REPOS_COLUMNS } from '../../../src/core/data/schema.
 import { sha256File } from '../../../prebuild/fsutil.ts';
 import { cli, parquetList, query, readManifest, runCli, STDLIB } from './cli-helpers.ts';
 
-// Small, fast embedding settings: these tests are about the pipeline, not embedding quality.
-const FAST = ['--embed-dim', '16', '--vocab', '3000', '--svd-sample', '800', '--workers', '2'];
+// Small, fast embedding and layout settings: these tests are about the pipeline, not embedding
+// or map quality.
+const FAST = ['--embed-dim', '16', '--vocab', '3000', '--svd-sample', '800', '--workers', '2', '--vae-epochs', '3'];
+// Whole prebuild runs (every stage, real DuckDB, worker threads): minutes on a busy 2-core machine.
+const RUN_TIMEOUT = 300_000;
 const REPOS = ['json', 'email', 'logging', 'concurrent', 'http', 'wsgiref', 'xmlrpc', 'urllib'];
 
 let work: string;
@@ -117,7 +120,7 @@ describe('prebuild CLI', () => {
        FROM read_parquet(${parquetList(out, m, layout.table)})`,
     );
     expect(lay).toEqual({ n: m.counts.functions, out_of_bounds: 0 });
-  });
+  }, RUN_TIMEOUT);
 
   test('a rerun with unchanged inputs skips every stage and writes a byte-identical manifest', async () => {
     const out = join(work, 'out-a');
@@ -126,7 +129,7 @@ describe('prebuild CLI', () => {
     expect(r.code).toBe(0);
     for (const stage of ['tables', 'stats', 'embed', 'layout']) expect(r.stderr).toContain(`${stage}: unchanged`);
     expect((await readFile(join(out, 'manifest.json'))).equals(before)).toBe(true);
-  });
+  }, RUN_TIMEOUT);
 
   test('killed mid-extract and mid-tables, a rerun resumes to the same data set as a clean run', async () => {
     const args = (name: string) => ['--source', `dir:${corpus}`, '--out', join(work, `out-${name}`), '--cache', join(work, `cache-${name}`), '--shard-rows', '1000', ...FAST, '--workers', '1'];
@@ -186,5 +189,5 @@ describe('prebuild CLI', () => {
     );
     expect(dups.n).toBe(dups.distinct_keys);
     expect((await readdir(join(work, 'out-k'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
-  });
+  }, RUN_TIMEOUT);
 });
