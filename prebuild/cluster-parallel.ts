@@ -40,7 +40,6 @@ export function createSilhouettePool(size = defaultClusterWorkers()): NodeSilhou
   const entry = new URL('./cluster-worker.ts', import.meta.url);
   const threads: Thread[] = Array.from({ length: size }, (_, i) => {
     const t: Thread = { worker: new Worker(boot, { workerData: { entry: entry.href } }), waiting: null, failed: null };
-    t.worker.unref();
     const fail = (err: Error): void => {
       t.failed = err;
       const w = t.waiting;
@@ -127,7 +126,6 @@ export function createNearestPool(size = defaultClusterWorkers() - 1): NodeNeare
   const entry = new URL('./cluster-worker.ts', import.meta.url);
   const threads = Array.from({ length: size }, (_, i) => {
     const worker = new Worker(boot, { workerData: { entry: entry.href } });
-    worker.unref();
     const t = { worker, waiting: null as { resolve: (r: NearestReply) => void; reject: (e: Error) => void } | null, failed: null as Error | null };
     const fail = (err: Error): void => {
       t.failed = err;

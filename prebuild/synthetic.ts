@@ -1,7 +1,7 @@
 // A synthetic data set of any size, written straight into the data set's layout, for measuring the
 // site and the prebuild at the study's full-corpus scale (16-20 million functions) on a small machine.
 //
-//   npx tsx prebuild/synthetic.ts --n 1000000 [--seed 1] [--out DIR] [--dim 256] [--memory-limit 1GB]
+//   npx tsx prebuild/synthetic.ts --n 1000000 [--seed 1] [--out DIR] [--dim 256] [--memory-limit 512MB]
 //
 // What it writes is what a prebuild writes, file for file and column for column: repos.parquet,
 // skipped.parquet (empty), functions-NNNNN.parquet (generated names, arguments, docstrings and
@@ -53,7 +53,7 @@ export interface SyntheticOptions {
   tempDir?: string;
   /** Embedding dimension (default 256, the TF-IDF/SVD default). */
   dim?: number;
-  /** DuckDB memory limit (default 1GB): what keeps the relational stages out of core. */
+  /** DuckDB memory limit (default 512MB; the writer database gets half): what keeps the relational stages out of core. */
   memoryLimit?: string;
   threads?: number;
   /** Also write the id-ordered vectors table that exact search reads (default true). */
@@ -196,10 +196,10 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
   const t0 = performance.now();
   const phases: SyntheticPhase[] = [];
   await mkdir(outDir, { recursive: true });
-  const db = await openDb({ tempDir, memoryLimit: opts.memoryLimit ?? '1GB', threads: opts.threads ?? 2 });
+  const db = await openDb({ tempDir, memoryLimit: opts.memoryLimit ?? '512MB', threads: opts.threads ?? 2 });
   // A second database writes the vector shards while the first streams the rows to generate: a
   // connection's streaming result ends when the same connection runs another statement.
-  const wdb = await openDb({ tempDir: join(tempDir, 'w'), memoryLimit: '512MB', threads: opts.threads ?? 2 });
+  const wdb = await openDb({ tempDir: join(tempDir, 'w'), memoryLimit: '256MB', threads: opts.threads ?? 2 });
   try {
     const words = vocabulary(seed);
     const V = words.length;
@@ -480,8 +480,18 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
       const idBuf = new Uint32Array(1 << 20);
       let idN = 0;
       const writeIds = (count: number) => writeSync(idsFd, new Uint8Array(idBuf.buffer, 0, count * 4));
+      // (partition, id) of every function, shard by shard (each join is over one shard's ids), to
+      // Parquet; then one ORDER BY over those files, which DuckDB sorts within its memory limit,
+      // spilling runs to disk, and streams back a chunk at a time.
+      const pcDir = join(tempDir, 'pc');
+      await mkdir(pcDir, { recursive: true });
+      for (let s = 0; s < shardCount; s++) {
+        const lo = s * FUNCTIONS_SHARD_ROWS;
+        const hi = Math.min(n, lo + FUNCTIONS_SHARD_ROWS) - 1;
+        await db.exec(`COPY (SELECT i::UINTEGER AS i, c::USMALLINT AS c FROM ${idsSql(lo, hi)}) TO ${sqlString(join(pcDir, `pc-${pad5(s)}.parquet`))} (FORMAT parquet)`);
+      }
       const files = await writeVectors(
-        `SELECT i, c FROM ${idsSql(0, n - 1)} ORDER BY c, i`,
+        `SELECT i, c FROM read_parquet(${sqlString(join(pcDir, '*.parquet'))}) ORDER BY c, i`,
         ivfTable,
         IVF_SHARD_ROWS,
         IVF_ROW_GROUP_ROWS,
@@ -541,6 +551,7 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
       }
       await rename(tmp, final);
       await rm(idsPath, { force: true });
+      await rm(pcDir, { recursive: true, force: true });
       tables.models[ivfKey] = [await describeFile(outDir, rel)];
     });
 
@@ -599,7 +610,7 @@ async function main(argv: string[]): Promise<void> {
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
       dim: { type: 'string', default: '256' },
-      'memory-limit': { type: 'string', default: '1GB' },
+      'memory-limit': { type: 'string', default: '512MB' },
       threads: { type: 'string', default: '2' },
       'no-exact-vectors': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -611,7 +622,7 @@ async function main(argv: string[]): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npx tsx prebuild/synthetic.ts --n N [--seed S] [--out DIR] [--dim 256] [--memory-limit 1GB] [--threads 2] [--no-exact-vectors] [--json]\n' +
+      'Usage: npx tsx prebuild/synthetic.ts --n N [--seed S] [--out DIR] [--dim 256] [--memory-limit 512MB] [--threads 2] [--no-exact-vectors] [--json]\n' +
         'Writes a synthetic data set of N generated functions (seeded) in the prebuild\'s layout; --json prints timings and peak memory.\n',
     );
     return;
@@ -632,7 +643,7 @@ async function main(argv: string[]): Promise<void> {
     exactVectors: !values['no-exact-vectors'],
     quiet: values.quiet,
   });
-  const summary = { n: r.manifest.counts.functions, seconds: r.seconds, maxRssMiB: r.maxRssMiB, bytes: r.bytes, phases: r.phases };
+  const summary = { n: r.manifest.counts.functions, seconds: r.seconds, maxRssMiB: r.maxRssMiB, bytes: r.bytes, memoryLimit: values['memory-limit'], phases: r.phases };
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `synthetic: ${summary.n} functions, ${(r.bytes / 2 ** 30).toFixed(2)} GiB in ${r.seconds.toFixed(0)} s, peak RSS ${r.maxRssMiB} MiB\n`);
 }
 

@@ -23,8 +23,6 @@ function threadChannel(index: number): VaeShardChannel {
   const boot = new URL('./worker-boot.mjs', import.meta.url);
   const entry = new URL('./vae-shard-worker.ts', import.meta.url);
   const w = new Worker(boot, { workerData: { entry: entry.href } });
-  // An idle worker must not keep the process alive after the stage (close() terminates it anyway).
-  w.unref();
   return {
     post: (msg, transfer) => w.postMessage(msg, transfer),
     listen(onReply, onError) {

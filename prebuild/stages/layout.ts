@@ -194,6 +194,9 @@ export async function runLayout(
   };
   const layouts = opts.layouts.length ? opts.layouts : DEFAULT_LAYOUT_OPTIONS.layouts;
   const db = await openDb({ tempDir });
+  // Threads for the quality report's d-dimensional silhouettes, started now so that they have
+  // booted (tsx, in each thread) by the time they are needed.
+  const silhouettePool = info.dim > DIRECT_MAX_DIM && defaultClusterWorkers() > 1 ? createSilhouettePool(defaultClusterWorkers()) : null;
   try {
     const c = await timed('read vectors', () => readCodes(db, shards.map((s) => join(outDir, s.path)), total, info.dim));
     const n = c.n;
@@ -381,13 +384,7 @@ export async function runLayout(
       const inLayout = meanSilhouette(silhouetteSamplesMulti(lay, qm, m.dims, [lab], [k])[0]!, lab, k);
       scored.push({ m, labels, lab, inLayout });
     }
-    const pool = d > DIRECT_MAX_DIM && defaultClusterWorkers() > 1 ? createSilhouettePool(defaultClusterWorkers()) : null;
-    let inOriginal: Float64Array[];
-    try {
-      inOriginal = await timed('quality silhouettes', () => silhouetteSamplesMultiParallel(original, qm, d, scored.map((x) => x.lab), scored.map(() => k), pool));
-    } finally {
-      await pool?.close();
-    }
+    const inOriginal = await timed('quality silhouettes', () => silhouetteSamplesMultiParallel(original, qm, d, scored.map((x) => x.lab), scored.map(() => k), silhouettePool));
     scored.forEach(({ m, labels, lab, inLayout }, i) => {
       const inOrig = meanSilhouette(inOriginal[i]!, lab, k);
       quality.push({
@@ -452,6 +449,7 @@ export async function runLayout(
     out.facts = { layout: infos[0], layouts: infos, pca_explained_variance_ratio: report.pca_explained_variance_ratio, layout_report: report, layout_timings_s: timings };
     return out;
   } finally {
+    await silhouettePool?.close();
     db.close();
   }
 }

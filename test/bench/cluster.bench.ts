@@ -2,7 +2,8 @@
 // iterations from the same initial centroids) on a 551,657 x 3 layout-like mixture, silhouette on
 // a 25k sample (3-d and 768-d), mini-batch k-means on 551,657 x 768. The 768-d passes run on
 // every core as the prebuild runs them (prebuild/cluster-parallel.ts: silhouette chunks on worker
-// threads, mini-batch labellings split between this thread and workers; same results as one thread).
+// threads, mini-batch's final labelling split between this thread and workers; same results as one
+// thread).
 // CLUSTER_BENCH_N scales the row count down for a trial; defaults are the study's full size;
 // CLUSTER_BENCH_THREADS sets the thread count (default: cores; 1 = the one-thread code).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -187,7 +188,7 @@ export default async function bench(): Promise<BenchResult> {
       notes.push(`Silhouette 768-d: ours ${sil768.score.toFixed(4)}, sklearn ${ps768?.sil?.toFixed(4) ?? '-'}.`);
       notes.push(
         `The 768-d rows are bound by float32 dot products: ours run on ${THREADS} thread(s) of 128-bit WebAssembly SIMD (no FMA) — ` +
-          `mini-batch labellings split between this thread and ${Math.max(0, THREADS - 1)} worker thread(s), silhouette tiles in 8 fixed chunks over ${THREADS} worker thread(s), ` +
+          `mini-batch: the final labelling of all rows split between this thread and ${Math.max(0, THREADS - 1)} worker thread(s) (the 1,024-row steps stay on one thread: a barrier per step cost more than it saved under load), silhouette tiles in 8 fixed chunks over ${THREADS} worker thread(s), ` +
           'both giving the one-thread result bit for bit; thread start and copying the rows to shared memory are included — the peer on OpenBLAS sgemm over both cores. ' +
           'Their ratio swings with machine load (one-thread runs on this shared machine ranged 0.40x-2.05x for mini-batch and 0.71x-1.37x for silhouette).',
       );

@@ -762,11 +762,28 @@ function splitAligned(count: number, parts: number): number[] {
 }
 
 /**
- * miniBatchKMeans with each labelling (every step's batch, the final pass over all rows) split
- * over this thread and the pool's threads. Rows are labelled independently, so the result is the
- * one-thread result, bit for bit. Without a pool, or in low dimension, it is miniBatchKMeans.
+ * Default for miniBatchKMeansParallel's `minRowsToSplit`: a step's batch (1,024 rows, ~6 ms of
+ * dot products) is labelled here, since every split is a barrier with the other threads, and on a
+ * loaded machine waiting for a descheduled thread cost more than it saved (measured: 2 threads
+ * 0.6-0.9x of one on 1,024-row steps at load ~10 on 2 cores); the final pass over all rows (8,192-
+ * row chunks) is split.
  */
-export async function miniBatchKMeansParallel(data: Float32Array, n: number, d: number, opts: KMeansOptions, pool: NearestPool | null): Promise<KMeansResult> {
+export const MINIBATCH_MIN_ROWS_TO_SPLIT = 4096;
+
+/**
+ * miniBatchKMeans with each labelling of at least `minRowsToSplit` rows (the final pass over all
+ * rows; a step's batch too when it is that large) split over this thread and the pool's threads.
+ * Rows are labelled independently, so the result is the one-thread result, bit for bit. Without a
+ * pool, or in low dimension, it is miniBatchKMeans.
+ */
+export async function miniBatchKMeansParallel(
+  data: Float32Array,
+  n: number,
+  d: number,
+  opts: KMeansOptions,
+  pool: NearestPool | null,
+  minRowsToSplit = MINIBATCH_MIN_ROWS_TO_SPLIT,
+): Promise<KMeansResult> {
   if (!pool || pool.size < 1 || d <= DIRECT_MAX_DIM) return miniBatchKMeans(data, n, d, opts);
   validate(data, n, d, opts.k);
   await pool.begin(data, n, d);
@@ -775,6 +792,10 @@ export async function miniBatchKMeansParallel(data: Float32Array, n: number, d: 
     for (let r = steps.next(); ; r = steps.next()) {
       if (r.done) return r.value;
       const q = r.value;
+      if (q.count < minRowsToSplit) {
+        nearestTwo(data, d, q.ids, q.start, q.count, q.centers, q.cNorms, q.k, q.lab, q.best, null, null, q.fast);
+        continue;
+      }
       const sizes = splitAligned(q.count, pool.size + 1);
       // Parts 1.. go to the pool's threads; part 0 is labelled here meanwhile.
       let at = sizes[0]!;

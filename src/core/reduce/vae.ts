@@ -721,6 +721,7 @@ export async function trainVae(
   const history: VaeEpochStats[] = [];
   let step = 0;
   let backend = tf.getBackend();
+  let failure: unknown = null;
   try {
     backend = await eng.start({ inputDim: d, settings: s, shift, invScale });
     for (let epoch = 0; epoch < s.epochs; epoch++) {
@@ -773,9 +774,15 @@ export async function trainVae(
       history.push(stats);
       hooks.onEpoch?.(stats);
     }
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
     try {
       await eng.end();
+    } catch (err) {
+      // A replica that failed mid-step fails to end too: report the first error, not this one.
+      if (failure === null) throw err;
     } finally {
       if (own) await eng.close();
     }

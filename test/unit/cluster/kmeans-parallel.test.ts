@@ -40,12 +40,31 @@ describe('mini-batch k-means on several threads', () => {
     expect([...majority.values()].reduce((a, c) => a + c, 0) / b.n).toBeGreaterThan(0.8);
   });
 
-  it('rows already in a SharedArrayBuffer are used as they are; odd batch sizes split cleanly', async () => {
+  it('every step split too (minRowsToSplit 1), rows already in a SharedArrayBuffer, odd batch sizes: still the same', async () => {
     const b = gaussianBlobs(5000, 40, 6, { seed: 4, spread: 2 });
     const sab = new Float32Array(new SharedArrayBuffer(b.data.byteLength));
     sab.set(b.data);
     const opts = { k: 6, seed: 9, batchSize: 333 };
-    same(miniBatchKMeans(b.data, b.n, 40, opts), await miniBatchKMeansParallel(sab, b.n, 40, opts, pool));
+    same(miniBatchKMeans(b.data, b.n, 40, opts), await miniBatchKMeansParallel(sab, b.n, 40, opts, pool, 1));
+  });
+
+  it('by default a small step is labelled on this thread and the final pass over all rows is split', async () => {
+    const b = gaussianBlobs(9000, 24, 4, { seed: 6, spread: 2 });
+    const handler = createNearestWorkerHandler();
+    const sizes: number[] = [];
+    const counting: NearestPool = {
+      size: 1,
+      begin: async (data, n, d) => handler.begin(data, n, d),
+      label: async (_t, q) => {
+        sizes.push(q.count);
+        return handler.label(q);
+      },
+      end: async () => handler.end(),
+    };
+    const opts = { k: 4, seed: 2, batchSize: 1024 };
+    same(miniBatchKMeans(b.data, b.n, 24, opts), await miniBatchKMeansParallel(b.data, b.n, 24, opts, counting));
+    // 9,000 rows = chunks of 8,192 (split 4,096 / 4,096) and 808 (below the threshold): one call.
+    expect(sizes).toEqual([4096]);
   });
 
   it('a pool of 2 threads and an in-realm pool give the same; low dimension skips the pool', async () => {

@@ -19,6 +19,7 @@ import {
   type VaeEpochStats,
   type VaeGradientEngine,
   type VaeSettings,
+  type VaeShard,
 } from '../../../src/core/reduce/vae.ts';
 import { createRng } from '../../../src/core/util/random.ts';
 import { createVaeEngine } from '../../../prebuild/vae-parallel.ts';
@@ -148,6 +149,24 @@ describe(`data-parallel VAE (tfjs ${choice.backend})`, () => {
     expect(epochs).toHaveLength(2);
     expect(Number.isFinite(epochs[1]!.reconLoss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a replica failing mid-training rejects the training with that replica’s error', async () => {
+    const mix = gaussianMixture(400, 16, 3, 2);
+    const healthy = localVaeShard();
+    let steps = 0;
+    const flaky: VaeShard = {
+      async request(req) {
+        if (req.type === 'step' && ++steps === 3) return { type: 'error', message: 'replica 1 ran out of memory' };
+        return healthy.request(req);
+      },
+      close: () => healthy.close(),
+    };
+    const slow = localVaeShard();
+    const engine = shardedVaeEngine([slow, flaky]);
+    await expect(trainVae(mix.data, mix.n, mix.d, { hidden: [8, 8], batchSize: 50, epochs: 2 }, {}, engine)).rejects.toThrow('VAE worker failed: replica 1 ran out of memory');
+    expect(steps).toBe(3);
+    await engine.close();
   });
 
   it('reports a replica’s failure as an error, and rejects a bad worker count', async () => {
