@@ -3,9 +3,7 @@
 // GPU exists, else WASM (q8). ONNX Runtime's WASM files come from this site, never from a CDN:
 // transformers.js would otherwise point onnxruntime-web at jsdelivr.
 import * as Comlink from 'comlink';
-import { env } from '@huggingface/transformers';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { loadOncePerRequest, useSiteOnnxRuntime, wasmThreadsHere } from './shared/onnx-web.ts';
 import { chooseBackend } from '../src/core/gpu/device.ts';
 import { JinaEmbedder, ModelLoadError, type EmbedProgress, type JinaDevice, type JinaDtype } from '../src/core/embed/jina.ts';
 
@@ -24,15 +22,9 @@ export type EmbedLoadResult =
   | { ok: true; id: string; dim: number; device: JinaDevice; dtype: JinaDtype; reason: string; loadMs: number }
   | { ok: false; message: string; reason: string };
 
-if (env.backends.onnx.wasm) {
-  env.backends.onnx.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
-  // A worker is already off the main thread; ORT's own proxy worker would only add a hop.
-  env.backends.onnx.wasm.proxy = false;
-}
+useSiteOnnxRuntime();
 
 let embedder: JinaEmbedder | null = null;
-let loading: Promise<EmbedLoadResult> | null = null;
-let loadedKey = '';
 
 async function load(req: EmbedLoadRequest, onProgress?: (p: EmbedProgress) => void): Promise<EmbedLoadResult> {
   const t0 = performance.now();
@@ -44,8 +36,7 @@ async function load(req: EmbedLoadRequest, onProgress?: (p: EmbedProgress) => vo
     allowRemote: req.allowRemote,
     device,
     maxTokens: req.maxTokens ?? 512,
-    // Threads need cross-origin isolation; without it ORT runs on one.
-    wasmThreads: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1,
+    wasmThreads: wasmThreadsHere(),
     onProgress,
   });
   try {
@@ -58,18 +49,12 @@ async function load(req: EmbedLoadRequest, onProgress?: (p: EmbedProgress) => vo
   return { ok: true, id: e.id, dim: e.dim, device: e.device, dtype: e.dtype, reason: choice.reason, loadMs: Math.round(performance.now() - t0) };
 }
 
+const loadShared = loadOncePerRequest(load);
+
 const api = {
   /** Loads the model once per (id, base); later calls share the first load. */
   load(req: EmbedLoadRequest, onProgress?: (p: EmbedProgress) => void): Promise<EmbedLoadResult> {
-    const key = JSON.stringify(req);
-    if (!loading || key !== loadedKey) {
-      loadedKey = key;
-      loading = load(req, onProgress);
-      void loading.then((r) => {
-        if (!r.ok && loadedKey === key) loading = null;
-      });
-    }
-    return loading;
+    return loadShared(req, onProgress);
   },
 
   /** Embeds one search query (L2-normalised, dim values). */

@@ -3,9 +3,7 @@
 // (core/summarize/seq2seq.ts: transformers.js on onnxruntime-web), WebGPU only when the backend
 // policy says a real GPU exists, WASM otherwise. ORT's WASM files come from this site, never a CDN.
 import * as Comlink from 'comlink';
-import { env } from '@huggingface/transformers';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { loadOncePerRequest, useSiteOnnxRuntime, wasmThreadsHere } from './shared/onnx-web.ts';
 import type { Manifest, ManifestFile } from '../src/core/data/manifest.ts';
 import { validateManifest } from '../src/core/data/manifest.ts';
 import { memoryAsyncBuffer, readParquetColumns } from '../src/core/data/parquet-read.ts';
@@ -42,17 +40,12 @@ export interface SummarizeItemResult extends Omit<SummaryResult, 'tokenIds'> {
   key: string;
 }
 
-if (env.backends.onnx.wasm) {
-  env.backends.onnx.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
-  env.backends.onnx.wasm.proxy = false;
-}
+useSiteOnnxRuntime();
 
 let manifest: Manifest | null = null;
 let base: URL | null = null;
 let table: Promise<Map<number, StoredSummary[]>> | null = null;
 let summarizer: Seq2SeqSummarizer | null = null;
-let loading: Promise<SummarizeLoadResult> | null = null;
-let loadedKey = '';
 const cancelled = new Set<number>();
 
 function url(f: ManifestFile): string {
@@ -91,7 +84,7 @@ async function load(req: SummarizeLoadRequest, onProgress?: (p: SummarizeProgres
     device,
     dtype: device === 'webgpu' && req.hasFp32 ? 'fp32' : 'q8',
     maxNewTokens: req.maxNewTokens ?? 32,
-    wasmThreads: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1,
+    wasmThreads: wasmThreadsHere(),
     onProgress,
   });
   try {
@@ -103,6 +96,8 @@ async function load(req: SummarizeLoadRequest, onProgress?: (p: SummarizeProgres
   summarizer = s;
   return { ok: true, modelId: s.modelId, device: s.device, dtype: s.dtype, reason: choice.reason, loadMs: Math.round(performance.now() - t0) };
 }
+
+const loadShared = loadOncePerRequest(load);
 
 const api = {
   /** Opens the data set (the manifest the data worker checked). */
@@ -127,15 +122,7 @@ const api = {
 
   /** Loads the seq2seq model once per request; later calls share the first load. */
   load(req: SummarizeLoadRequest, onProgress?: (p: SummarizeProgress) => void): Promise<SummarizeLoadResult> {
-    const key = JSON.stringify(req);
-    if (!loading || key !== loadedKey) {
-      loadedKey = key;
-      loading = load(req, onProgress);
-      void loading.then((r) => {
-        if (!r.ok && loadedKey === key) loading = null;
-      });
-    }
-    return loading;
+    return loadShared(req, onProgress);
   },
 
   /** Summarises the items in order (cached by content hash); `job` can be cancelled between items. */

@@ -12,15 +12,25 @@
 //   - masked mean pooling over last_hidden_state and L2 normalisation (Jina's `emb_pooler: mean`);
 //   - cancellation between batches and progress with rate and ETA.
 //
-// transformers.js keeps its settings in one global `env`; configureTransformersEnv() is the only
-// place that writes it, right before a load.
-import type { PreTrainedModel, PreTrainedTokenizer, ProgressInfo, Tensor } from '@huggingface/transformers';
+// What every transformers.js model of ours shares (env settings, serialised loads, download
+// progress, token budgets) lives in transformers-load.ts, used by the summariser too.
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { contentHash } from '../util/hash.ts';
 import { decodeFloat16 } from '../util/float16.ts';
 import { TfidfSvdEmbedder, type TfidfSvdModel } from './tfidf-svd.ts';
+import {
+  describeModelSource,
+  downloadProgressCallback,
+  effectiveMaxTokens,
+  importTransformers,
+  loadPretrained,
+  serializedLoad,
+  tokenizeWithin,
+  type Transformers,
+} from './transformers-load.ts';
 import type { EmbedOptions, Embedder } from './types.ts';
 
-type Transformers = typeof import('@huggingface/transformers');
+export { configureTransformersEnv, type TransformersEnvSettings } from './transformers-load.ts';
 
 export const JINA_CODE_MODEL_ID = 'jinaai/jina-embeddings-v2-base-code';
 
@@ -115,30 +125,6 @@ export function deriveEmbedderId(modelId: string): string {
   return last.toLowerCase().replace(/^jina-embeddings-/, 'jina-').replace(/[^a-z0-9._-]+/g, '-');
 }
 
-export interface TransformersEnvSettings {
-  modelBase?: string;
-  allowRemote: boolean;
-  remoteHost?: string;
-  wasmThreads?: number;
-}
-
-/**
- * The one place that writes transformers.js' global `env`. Called right before each load, so two
- * embedders with different bases in one process each load from their own.
- */
-export function configureTransformersEnv(env: Transformers['env'], s: TransformersEnvSettings): void {
-  env.allowRemoteModels = s.allowRemote;
-  if (s.remoteHost) env.remoteHost = s.remoteHost.endsWith('/') ? s.remoteHost : `${s.remoteHost}/`;
-  env.allowLocalModels = s.modelBase !== undefined;
-  if (s.modelBase !== undefined) env.localModelPath = s.modelBase.endsWith('/') ? s.modelBase : `${s.modelBase}/`;
-  const wasm = env.backends.onnx.wasm;
-  if (s.wasmThreads !== undefined && wasm) wasm.numThreads = s.wasmThreads;
-  // Otherwise transformers.js re-serves ONNX Runtime's .mjs factory from a blob: URL (its Cache API
-  // copy), which the site's Content-Security-Policy (script-src 'self', no blob:) refuses to import;
-  // the factory is then imported from its own URL, and the browser's HTTP cache keeps it anyway.
-  env.useWasmCache = false;
-}
-
 interface Loaded {
   tokenizer: PreTrainedTokenizer;
   model: PreTrainedModel;
@@ -150,8 +136,6 @@ interface Loaded {
   /** maxTokens, lowered to the tokenizer's model_max_length (8192 for Jina v2) when that is smaller. */
   maxTokens: number;
 }
-
-let loadQueue: Promise<unknown> = Promise.resolve();
 
 function rate(done: number, startMs: number): number {
   const s = (performance.now() - startMs) / 1000;
@@ -191,11 +175,7 @@ export class JinaEmbedder implements Embedder {
 
   /** Where the model is read from, for messages. */
   get source(): string {
-    const o = this.opts;
-    const parts: string[] = [];
-    if (o.modelBase !== undefined) parts.push(`'${o.modelBase}'`);
-    if (o.allowRemote) parts.push(`the hub (${o.remoteHost ?? 'https://huggingface.co/'})`);
-    return parts.length ? parts.join(' or ') : 'nowhere (no modelBase and remote models not allowed)';
+    return describeModelSource(this.opts);
   }
 
   /** Loads tokenizer and ONNX session (once). Throws ModelLoadError. */
@@ -216,9 +196,7 @@ export class JinaEmbedder implements Embedder {
   private doLoad(): Promise<Loaded> {
     // Loads are serialised: transformers.js reads its global env while loading, so two embedders
     // with different bases loading at once could otherwise read each other's settings.
-    const run = loadQueue.then(() => this.loadNow());
-    loadQueue = run.catch(() => undefined);
-    return run;
+    return serializedLoad(() => this.loadNow());
   }
 
   private async loadNow(): Promise<Loaded> {
@@ -227,58 +205,27 @@ export class JinaEmbedder implements Embedder {
     if (o.modelBase === undefined && !o.allowRemote) throw fail('no model base given and remote models are not allowed');
     let tjs: Transformers;
     try {
-      tjs = await import('@huggingface/transformers');
+      tjs = await importTransformers({ modelBase: o.modelBase, allowRemote: o.allowRemote ?? false, remoteHost: o.remoteHost, wasmThreads: o.wasmThreads });
     } catch (err) {
-      throw fail(`transformers.js did not load: ${(err as Error).message}`, err);
+      throw fail((err as Error).message, err);
     }
-    configureTransformersEnv(tjs.env, { modelBase: o.modelBase, allowRemote: o.allowRemote ?? false, remoteHost: o.remoteHost, wasmThreads: o.wasmThreads });
 
-    const files = new Map<string, { loaded: number; total: number }>();
-    let sawTotal = false;
-    const start = performance.now();
     const onProgress = o.onProgress;
-    const progress_callback = onProgress
-      ? (p: ProgressInfo): void => {
-          if (p.status !== 'progress' && p.status !== 'progress_total') return;
-          // Aggregate events (when transformers.js can list the files up front) win over per-file ones.
-          if (p.status === 'progress_total') sawTotal = true;
-          else if (sawTotal) return;
-          let done = p.loaded;
-          let total = p.total;
-          if (p.status === 'progress') {
-            files.set(p.file, { loaded: p.loaded, total: p.total });
-            done = 0;
-            total = 0;
-            for (const f of files.values()) {
-              done += f.loaded;
-              total += f.total;
-            }
-          }
-          const r = rate(done, start);
-          onProgress({ phase: 'download', done, total, snippetsPerSec: 0, etaSec: r > 0 ? (total - done) / r : Number.NaN });
-        }
-      : undefined;
+    const progress_callback = downloadProgressCallback(
+      onProgress && ((done, total, etaSec) => onProgress({ phase: 'download', done, total, snippetsPerSec: 0, etaSec })),
+    );
 
     let tokenizer: PreTrainedTokenizer;
     let model: PreTrainedModel;
     try {
-      const local_files_only = !(o.allowRemote ?? false);
-      // config.json first: when the folder is missing this fails with transformers.js' clear
-      // "file was not found locally at <path>" (a missing tokenizer file fails more obscurely).
-      const config = await tjs.AutoConfig.from_pretrained(this.modelId, { progress_callback, local_files_only });
-      try {
-        tokenizer = await tjs.AutoTokenizer.from_pretrained(this.modelId, { progress_callback, local_files_only });
-      } catch (err) {
-        throw new Error(`tokenizer.json / tokenizer_config.json did not load (${(err as Error)?.message ?? String(err)})`, { cause: err });
-      }
-      model = await tjs.AutoModel.from_pretrained(this.modelId, {
-        config,
-        progress_callback,
-        local_files_only,
+      ({ tokenizer, model } = await loadPretrained(tjs, this.modelId, {
+        modelClass: 'AutoModel',
         device: this.device,
         dtype: this.dtype,
-        session_options: { ...o.sessionOptions },
-      });
+        sessionOptions: o.sessionOptions,
+        allowRemote: o.allowRemote ?? false,
+        progress_callback,
+      }));
     } catch (err) {
       throw fail((err as Error)?.message ?? String(err), err);
     }
@@ -295,8 +242,7 @@ export class JinaEmbedder implements Embedder {
     }
     const padId = tokenizer.pad_token_id ?? 0;
     const specialIds = new Set<number>(tokenizer.all_special_ids);
-    const modelMax = tokenizer.model_max_length;
-    const maxTokens = Number.isFinite(modelMax) && modelMax >= 3 ? Math.min(this.maxTokens, modelMax) : this.maxTokens;
+    const maxTokens = effectiveMaxTokens(tokenizer, this.maxTokens);
     return { tokenizer, model, tjs, dim, padId, specialIds, maxTokens };
   }
 
@@ -314,25 +260,7 @@ export class JinaEmbedder implements Embedder {
   }
 
   private tokenizeLoaded(l: Loaded, text: string): { ids: number[]; truncated: boolean } {
-    const max = l.maxTokens;
-    let ids: number[] | null = null;
-    // A very long function (sympy has 800k-character ones) is tokenised only as far as needed: a
-    // prefix cut at a line break has the same leading tokens (pre-tokenizers split at whitespace),
-    // and if it yields comfortably more than max tokens the rest cannot matter.
-    const cap = max * 16;
-    if (text.length > cap) {
-      const nl = text.lastIndexOf('\n', cap);
-      const prefix = text.slice(0, nl > 0 ? nl : cap);
-      const p = l.tokenizer.encode(prefix);
-      if (p.length >= max + 16) ids = p;
-    }
-    ids ??= l.tokenizer.encode(text);
-    if (ids.length <= max) return { ids, truncated: false };
-    const last = ids[ids.length - 1];
-    const keepLast = l.specialIds.has(last);
-    const cut = ids.slice(0, keepLast ? max - 1 : max);
-    if (keepLast) cut.push(last);
-    return { ids: cut, truncated: true };
+    return tokenizeWithin(l.tokenizer, l.specialIds, text, l.maxTokens);
   }
 
   async embedDetailed(texts: readonly string[], opts: EmbedOptions = {}): Promise<JinaEmbedResult> {

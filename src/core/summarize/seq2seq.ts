@@ -14,11 +14,19 @@
 //     `maxNewTokens` new tokens, special tokens dropped, whitespace collapsed;
 //   - results cached by content hash (FNV-1a-64 of the code) across calls;
 //   - progress per function, cancellation between functions.
-import type { PreTrainedModel, PreTrainedTokenizer, ProgressInfo, Tensor } from '@huggingface/transformers';
-import { configureTransformersEnv } from '../embed/jina.ts';
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
+import {
+  describeModelSource,
+  downloadProgressCallback,
+  effectiveMaxTokens,
+  importTransformers,
+  loadPretrained,
+  serializedLoad,
+  tokenizeWithin,
+  type Transformers,
+} from '../embed/transformers-load.ts';
 import { contentHash } from '../util/hash.ts';
 
-type Transformers = typeof import('@huggingface/transformers');
 
 export const CODET5_SUMMARY_MODEL_ID = 'Salesforce/codet5-base-multi-sum';
 
@@ -98,8 +106,6 @@ interface Loaded {
   maxInputTokens: number;
 }
 
-let loadQueue: Promise<unknown> = Promise.resolve();
-
 export class Seq2SeqSummarizer {
   readonly modelId: string;
   readonly device: Seq2SeqDevice;
@@ -124,19 +130,12 @@ export class Seq2SeqSummarizer {
   }
 
   get source(): string {
-    const o = this.opts;
-    const parts: string[] = [];
-    if (o.modelBase !== undefined) parts.push(`'${o.modelBase}'`);
-    if (o.allowRemote) parts.push(`the hub (${o.remoteHost ?? 'https://huggingface.co/'})`);
-    return parts.length ? parts.join(' or ') : 'nowhere (no modelBase and remote models not allowed)';
+    return describeModelSource(this.opts);
   }
 
   load(): Promise<void> {
-    this.loading ??= (() => {
-      const run = loadQueue.then(() => this.loadNow());
-      loadQueue = run.catch(() => undefined);
-      return run;
-    })().then(
+    // One queue with the embedder's loads: transformers.js' env is global.
+    this.loading ??= serializedLoad(() => this.loadNow()).then(
       (l) => (this.loaded = l),
       (err: unknown) => {
         this.loading = null;
@@ -152,52 +151,29 @@ export class Seq2SeqSummarizer {
     if (o.modelBase === undefined && !o.allowRemote) throw fail('no model base given and remote models are not allowed');
     let tjs: Transformers;
     try {
-      tjs = await import('@huggingface/transformers');
+      tjs = await importTransformers({ modelBase: o.modelBase, allowRemote: o.allowRemote ?? false, remoteHost: o.remoteHost, wasmThreads: o.wasmThreads });
     } catch (err) {
-      throw fail(`transformers.js did not load: ${(err as Error).message}`, err);
+      throw fail((err as Error).message, err);
     }
-    configureTransformersEnv(tjs.env, { modelBase: o.modelBase, allowRemote: o.allowRemote ?? false, remoteHost: o.remoteHost, wasmThreads: o.wasmThreads });
-    const files = new Map<string, { loaded: number; total: number }>();
-    const start = performance.now();
     const onProgress = o.onProgress;
-    const progress_callback = onProgress
-      ? (p: ProgressInfo): void => {
-          if (p.status !== 'progress') return;
-          files.set(p.file, { loaded: p.loaded, total: p.total });
-          let done = 0;
-          let total = 0;
-          for (const f of files.values()) {
-            done += f.loaded;
-            total += f.total;
-          }
-          const s = (performance.now() - start) / 1000;
-          const rate = s > 0 ? done / s : 0;
-          onProgress({ phase: 'download', done, total, perSec: 0, etaSec: rate > 0 ? (total - done) / rate : Number.NaN });
-        }
-      : undefined;
+    const progress_callback = downloadProgressCallback(
+      onProgress && ((done, total, etaSec) => onProgress({ phase: 'download', done, total, perSec: 0, etaSec })),
+    );
     let tokenizer: PreTrainedTokenizer;
     let model: PreTrainedModel;
     try {
-      const local_files_only = !(o.allowRemote ?? false);
-      const config = await tjs.AutoConfig.from_pretrained(this.modelId, { progress_callback, local_files_only });
-      if (!(config as unknown as { is_encoder_decoder?: boolean }).is_encoder_decoder) {
-        throw new Error(`config.json says model_type '${String((config as unknown as { model_type?: string }).model_type)}' is not an encoder-decoder model`);
-      }
-      try {
-        tokenizer = await tjs.AutoTokenizer.from_pretrained(this.modelId, { progress_callback, local_files_only });
-      } catch (err) {
-        throw new Error(`tokenizer.json / tokenizer_config.json did not load (${(err as Error)?.message ?? String(err)})`, { cause: err });
-      }
-      model = await tjs.AutoModelForSeq2SeqLM.from_pretrained(this.modelId, {
-        config,
-        progress_callback,
-        local_files_only,
+      ({ tokenizer, model } = await loadPretrained(tjs, this.modelId, {
+        modelClass: 'AutoModelForSeq2SeqLM',
         device: this.device,
         dtype: this.dtype,
-        session_options: { ...o.sessionOptions },
-      });
+        sessionOptions: o.sessionOptions,
+        allowRemote: o.allowRemote ?? false,
+        progress_callback,
+        checkConfig: (config) => {
+          if (!config.is_encoder_decoder) throw new Error(`config.json says model_type '${String(config.model_type)}' is not an encoder-decoder model`);
+        },
+      }));
     } catch (err) {
-      if (err instanceof SummarizerLoadError) throw err;
       throw fail((err as Error)?.message ?? String(err), err);
     }
     const sessions = (model as unknown as { sessions: Record<string, { inputNames: readonly string[] } | undefined> }).sessions;
@@ -205,8 +181,7 @@ export class Seq2SeqSummarizer {
       await model.dispose();
       throw fail(`expected onnx/encoder_model and onnx/decoder_model_merged sessions, got ${Object.keys(sessions).join(', ')}`);
     }
-    const modelMax = tokenizer.model_max_length;
-    const maxInputTokens = Number.isFinite(modelMax) && modelMax >= 3 ? Math.min(this.maxInputTokens, modelMax) : this.maxInputTokens;
+    const maxInputTokens = effectiveMaxTokens(tokenizer, this.maxInputTokens);
     return { tjs, tokenizer, model, specialIds: new Set<number>(tokenizer.all_special_ids), maxInputTokens };
   }
 
@@ -217,23 +192,7 @@ export class Seq2SeqSummarizer {
   }
 
   private tokenizeLoaded(l: Loaded, text: string): { ids: number[]; truncated: boolean } {
-    const max = l.maxInputTokens;
-    let ids: number[] | null = null;
-    // Tokenise a prefix cut at a line break when it is long enough to fill the budget: the leading
-    // tokens are the same (pre-tokenizers split at whitespace) and 800k characters are not read.
-    const cap = max * 16;
-    if (text.length > cap) {
-      const nl = text.lastIndexOf('\n', cap);
-      const p = l.tokenizer.encode(text.slice(0, nl > 0 ? nl : cap));
-      if (p.length >= max + 16) ids = p;
-    }
-    ids ??= l.tokenizer.encode(text);
-    if (ids.length <= max) return { ids, truncated: false };
-    const last = ids[ids.length - 1];
-    const keepLast = l.specialIds.has(last);
-    const cut = ids.slice(0, keepLast ? max - 1 : max);
-    if (keepLast) cut.push(last);
-    return { ids: cut, truncated: true };
+    return tokenizeWithin(l.tokenizer, l.specialIds, text, l.maxInputTokens);
   }
 
   /** Summarises each text (one model call per distinct, uncached text), in order. */
