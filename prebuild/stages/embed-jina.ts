@@ -6,7 +6,6 @@
 // site may load) and the vectors are computed from that copy, through the same transformers.js
 // path the site uses with '<data>/models/' as its model base: the shipped files are the ones
 // proven to produce the vectors.
-import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.ts';
@@ -15,7 +14,8 @@ import { deriveEmbedderId, JINA_CODE_MODEL_ID, JinaEmbedder, type JinaDtype } fr
 import { quantizeInt8 } from '../../src/core/embed/quantize.ts';
 import { contentHash } from '../../src/core/util/hash.ts';
 import { functionBodies, openDb } from '../duckdb.ts';
-import { sha256File, sha256Text, tempPathFor } from '../fsutil.ts';
+import { sha256File, sha256Text } from '../fsutil.ts';
+import { copyModelFolder, isFile } from '../model-files.ts';
 import { describeFile, sameExtentAs, writeParquet } from '../parquet.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
@@ -44,43 +44,15 @@ export interface EmbedJinaOptions {
 const ONNX_FILE: Record<JinaDtype, string> = { fp32: 'model.onnx', q8: 'model_quantized.onnx', fp16: 'model_fp16.onnx' };
 const CONFIG_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** Copies what the site needs into outDir/models/<id>/ and describes the copies for the manifest. */
-async function copyModel(src: string, outDir: string, id: string, dtypes: JinaDtype[]): Promise<ManifestFile[]> {
-  const rel = `models/${id}`;
-  const wanted: string[] = [];
-  for (const f of CONFIG_FILES) if (await isFile(join(src, f))) wanted.push(f);
-  for (const need of ['config.json', 'tokenizer.json']) {
-    if (!wanted.includes(need)) throw new Error(`model folder ${src} has no ${need}`);
-  }
-  let onnxNames: string[] = [];
-  try {
-    onnxNames = await readdir(join(src, 'onnx'));
-  } catch {
-    throw new Error(`model folder ${src} has no onnx/ folder`);
-  }
-  for (const dt of dtypes) {
-    const file = ONNX_FILE[dt];
-    // The model and any external-data files beside it (model_quantized.onnx_data ...).
-    for (const n of onnxNames.filter((n) => n === file || n.startsWith(`${file}_data`) || n.startsWith(`${file}.data`)).sort()) wanted.push(`onnx/${n}`);
-  }
-  await mkdir(join(outDir, rel, 'onnx'), { recursive: true });
-  const files: ManifestFile[] = [];
-  for (const f of wanted) {
-    const dest = join(outDir, rel, f);
-    const tmp = tempPathFor(dest);
-    await copyFile(join(src, f), tmp);
-    await rename(tmp, dest);
-    files.push(await describeFile(outDir, `${rel}/${f}`));
-  }
-  return files;
+function copyModel(src: string, outDir: string, id: string, dtypes: JinaDtype[]): Promise<ManifestFile[]> {
+  return copyModelFolder(src, outDir, id, {
+    what: 'model',
+    configFiles: CONFIG_FILES,
+    requiredConfig: ['config.json', 'tokenizer.json'],
+    onnxFiles: dtypes.map((dt) => ONNX_FILE[dt]),
+    requireOnnx: false,
+  });
 }
 
 /**

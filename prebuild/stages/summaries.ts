@@ -10,7 +10,7 @@
 // (removed from the code, the package's functions not retrievable), cosine(code embedding, text
 // embedding) for the original docstring, the retrieval baseline and the generated text, with BLEU-4
 // and ROUGE-L of each summariser against the filtered original docstring.
-import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.ts';
@@ -27,7 +27,8 @@ import { chooseRetrievalSummary, lendableSummary, type RetrievalCandidate } from
 import { Seq2SeqSummarizer } from '../../src/core/summarize/seq2seq.ts';
 import { createRng } from '../../src/core/util/random.ts';
 import { openDb, sqlList, type Db } from '../duckdb.ts';
-import { sha256File, sha256Text, tempPathFor, writeFileAtomic } from '../fsutil.ts';
+import { sha256File, sha256Text, writeFileAtomic } from '../fsutil.ts';
+import { copyModelFolder, isFile } from '../model-files.ts';
 import { describeFile, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
@@ -61,14 +62,6 @@ const NPROBE = 8;
 const SEQ2SEQ_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 const SEQ2SEQ_ONNX = ['encoder_model_quantized.onnx', 'decoder_model_merged_quantized.onnx'];
 
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-
 export function seq2seqModelKey(modelDir: string): string {
   return basename(modelDir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
 }
@@ -86,28 +79,15 @@ export async function summariesInputHash(opts: SummariesOptions): Promise<string
   return sha256Text(...parts);
 }
 
-async function copySeq2Seq(src: string, outDir: string, key: string): Promise<ManifestFile[]> {
-  const rel = `models/${key}`;
-  const wanted: string[] = [];
-  for (const f of SEQ2SEQ_FILES) if (await isFile(join(src, f))) wanted.push(f);
-  for (const need of ['config.json', 'tokenizer.json']) if (!wanted.includes(need)) throw new Error(`summariser model folder ${src} has no ${need}`);
-  const onnx = await readdir(join(src, 'onnx')).catch(() => {
-    throw new Error(`summariser model folder ${src} has no onnx/ folder`);
+function copySeq2Seq(src: string, outDir: string, key: string): Promise<ManifestFile[]> {
+  // The q8 files are the ones the site and the prebuild run.
+  return copyModelFolder(src, outDir, key, {
+    what: 'summariser model',
+    configFiles: SEQ2SEQ_FILES,
+    requiredConfig: ['config.json', 'tokenizer.json'],
+    onnxFiles: SEQ2SEQ_ONNX,
+    requireOnnx: true,
   });
-  for (const f of SEQ2SEQ_ONNX) {
-    if (!onnx.includes(f)) throw new Error(`summariser model folder ${src} has no onnx/${f} (the q8 files the site and the prebuild run)`);
-    for (const n of onnx.filter((n) => n === f || n.startsWith(`${f}_data`) || n.startsWith(`${f}.data`)).sort()) wanted.push(`onnx/${n}`);
-  }
-  await mkdir(join(outDir, rel, 'onnx'), { recursive: true });
-  const files: ManifestFile[] = [];
-  for (const f of wanted) {
-    const dest = join(outDir, rel, f);
-    const tmp = tempPathFor(dest);
-    await copyFile(join(src, f), tmp);
-    await rename(tmp, dest);
-    files.push(await describeFile(outDir, `${rel}/${f}`));
-  }
-  return files;
 }
 
 interface FnMeta {
