@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { CSP_HEADERS, cspPlugin } from './scripts/vite-csp.ts';
+import { cspPlugin } from './scripts/vite-csp.ts';
 
 // COOP/COEP make the page cross-origin isolated (SharedArrayBuffer, WASM threads). Static hosts
 // that should serve the built site the same way need these two headers (see README).
@@ -19,6 +19,7 @@ export default defineConfig({
     exclude: ['@duckdb/duckdb-wasm', 'web-tree-sitter'],
   },
   server: { headers: isolationHeaders },
-  preview: { headers: { ...isolationHeaders, ...CSP_HEADERS } },
+  // The CSP headers come from cspPlugin's preview middleware (one file gets a looser policy).
+  preview: { headers: { ...isolationHeaders } },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 });

@@ -52,18 +52,47 @@ export const CSP_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * DuckDB-WASM's own worker evaluates strings: Emscripten's EM_ASM constants are built with eval()
+ * and apache-arrow compiles predicates with new Function(). That worker is started by our data
+ * worker, and Chromium gives a nested dedicated worker its creator's policy, so both files (the
+ * data worker and DuckDB's workers) are served with 'unsafe-eval' added and nothing else is: the
+ * page and every other worker keep the strict policy. (A host that sends no headers runs workers
+ * with no policy at all; the <meta> policy covers the document.)
+ */
+export const DUCKDB_WORKER_PATH = /\/assets\/(duckdb-browser-[a-z]+\.worker|data)-[\w-]+\.js$/;
+
+export function cspHeaderFor(path: string): string {
+  if (!DUCKDB_WORKER_PATH.test(path)) return CSP_HEADERS['Content-Security-Policy']!;
+  return contentSecurityPolicy().replace("script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'");
+}
+
+/**
  * Writes the policy into the built index.html as the first element of <head>, before any script.
  * Build only: the dev server injects its own inline client and style elements for hot reload.
  */
 export function cspPlugin(): Plugin {
+  let isBuild = false;
   return {
     name: 'code-atlas-csp',
-    apply: 'build',
+    configResolved(config) {
+      isBuild = config.command === 'build';
+    },
+    // The preview server sends the policy per response (see cspHeaderFor).
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? '/').split('?')[0]!;
+        res.setHeader('Content-Security-Policy', cspHeaderFor(path));
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Referrer-Policy', 'no-referrer');
+        next();
+      });
+    },
     transformIndexHtml: {
       order: 'post',
-      handler: () => [
+      // Build only: the dev server injects its own inline client and style elements for hot reload.
+      handler: () => (!isBuild ? [] : [
         { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy({ forMeta: true }) }, injectTo: 'head-prepend' },
-      ],
+      ]),
     },
   };
 }
