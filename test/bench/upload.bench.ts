@@ -569,6 +569,7 @@ export default async function bench(): Promise<BenchResult> {
       browserNote,
       `summaries: ${page.notes.summaries ?? '?'}`,
       `clones in the corpus: ${page.notes.corpus ?? '?'}; clones inside: ${page.notes.clones ?? '?'}`,
+      'the browser run and the Node peer run one after the other, not paired call by call as in "embed-jina in Chromium": on this shared machine the load can differ between them (see the load averages), so this ratio is looser than that paired one',
       `load average (1/5/15 min) at the start ${loadText(load0)}${loadAfterFull.length ? `, after the stopped whole-repository attempt ${loadText(loadAfterFull[0]!)}` : ''}, after the browser run ${loadText(loadAfterPage)}, at the end ${loadText(loadavg())}; ${cpus().length} cores shared with other work`,
     );
     if (page.errors.length) notes.push(`page console errors: ${page.errors.slice(0, 3).join(' | ').slice(0, 400)}`);
