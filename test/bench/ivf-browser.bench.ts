@@ -11,6 +11,7 @@ import type { Manifest } from '../../src/core/data/manifest.ts';
 import { launchBrowser, openPage } from '../e2e/helpers/browser.ts';
 import { buildSite, copyDataSet, ROOT, run, startPreview } from '../e2e/helpers/site.ts';
 import type { BenchResult, BenchRow } from './types.ts';
+import { runSiteSearch } from './browser/site-search.ts';
 
 const QUERIES = [
   'parse a date string',
@@ -33,16 +34,7 @@ function log(msg: string): void {
 }
 
 async function search(page: Page, query: string, scan: string): Promise<{ ids: number[]; bytes: number; scanned: number; ms: number }> {
-  await page.locator('[data-testid="search-scan"]').selectOption(scan);
-  await page.locator('[data-testid="search-input"]').fill(query);
-  const t0 = Date.now();
-  await page.locator('[data-testid="search-submit"]').click();
-  await page.waitForFunction(
-    (q) => document.querySelector('[data-testid="search-status"]')?.getAttribute('data-status') === 'done' && location.hash.includes(encodeURIComponent(q).replaceAll('%20', '+')),
-    query,
-    { timeout: 120_000 },
-  );
-  const ms = Date.now() - t0;
+  const ms = await runSiteSearch(page, query, scan, 120_000);
   const ids = await page.locator('[data-testid="search-results"] li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-id'))));
   const ivf = page.locator('[data-testid="search-ivf"]');
   const hasIvf = (await ivf.count()) > 0;

@@ -21,6 +21,7 @@ import type { Manifest } from '../../src/core/data/manifest.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/browser.ts';
 import { buildSite, ROOT } from '../e2e/helpers/site.ts';
 import type { BenchResult, BenchRow } from './types.ts';
+import { runSiteSearch } from './browser/site-search.ts';
 
 const QUERIES = ['parse a date string', 'read a configuration file', 'open a socket connection', 'compress data with zlib'];
 const PROBES = [1, 4, 16];
@@ -188,16 +189,7 @@ function summarize(sent: Map<string, number>): Map<string, number> {
 }
 
 async function search(page: Page, query: string, scan: string): Promise<{ ms: number; workerMs: number; workerBytes: number; scanned: number }> {
-  await page.locator('[data-testid="search-scan"]').selectOption(scan);
-  await page.locator('[data-testid="search-input"]').fill(query);
-  const t0 = Date.now();
-  await page.locator('[data-testid="search-submit"]').click();
-  await page.waitForFunction(
-    (q) => document.querySelector('[data-testid="search-status"]')?.getAttribute('data-status') === 'done' && location.hash.includes(encodeURIComponent(q).replaceAll('%20', '+')),
-    query,
-    { timeout: 600_000 },
-  );
-  const ms = Date.now() - t0;
+  const ms = await runSiteSearch(page, query, scan, 600_000);
   const ivf = page.locator('[data-testid="search-ivf"]');
   // The status line reads `<model> · <ms> ms on <backend>`: the worker's own time for embedding and ranking.
   const status = (await page.locator('[data-testid="search-status"]').innerText()).replace(/\s+/g, ' ');
