@@ -13,7 +13,8 @@
 // Two algorithms, both streaming:
 //  - PcaAccumulator (one pass + eigh): n d^2 / 2 multiply-adds. Exact, and gives the whole
 //    explained-variance curve (all d components: the study's Figure 15). The Gram update is the hot
-//    loop; a caller may plug in a faster kernel (pca-tf.ts: tfjs WASM/XNNPACK, ~6x the JS loop).
+//    loop: from d = 64 on it runs on the WebAssembly SIMD kernel (pca-simd.ts, upper triangle,
+//    ~7x the float64 JS loop and ~3x tfjs' XNNPACK sgemm in pca-tf.ts, which callers may still plug in).
 //  - randomizedPca (subspace iteration with Rayleigh–Ritz, Halko et al. 2011 on the covariance):
 //    q + 1 passes over the data of 2 n d l multiply-adds each (l = k + oversample). At d = 768,
 //    k = 100 (l = 110) and q = 2 that is 2.9e11 against 1.6e11 for the covariance, so the
@@ -22,6 +23,7 @@
 
 import { gramUpperAccumulate, mulByTransposed, orthonormalizeColumns, symmetricEigen, symmetrizeFromUpper } from '../util/linalg.ts';
 import { createRng, fillNormal } from '../util/random.ts';
+import { simdGramKernel } from './pca-simd.ts';
 
 export interface PcaModel {
   dim: number;
@@ -71,16 +73,29 @@ export function componentsForVariance(model: PcaModel, fraction: number): number
  * Adds the full Gram matrix (dim x dim, row-major) of `rows` x dim values (row-major, float32,
  * already shifted) to `scatter` (float64). Plugged into PcaAccumulator to replace the JS loop.
  */
-export type GramKernel = (rows: Float32Array, count: number, dim: number, scatter: Float64Array) => void;
+export type GramKernel = ((rows: Float32Array, count: number, dim: number, scatter: Float64Array) => void) & {
+  /** Set when the kernel adds only the upper triangle (column >= row), as the JS loop does. */
+  upperOnly?: boolean;
+};
 
 export interface PcaAccumulatorOptions {
-  /** Faster Gram update (e.g. tfGramKernel from pca-tf.ts); rows then go through it in blocks of `kernelBlock`. */
-  gramKernel?: GramKernel;
+  /**
+   * Gram update: by default the WebAssembly SIMD kernel (pca-simd.ts) where the engine has SIMD and
+   * dim >= SIMD_MIN_DIM, else the float64 JS loop; `null` forces the JS loop; tfGramKernel (pca-tf.ts) runs it on tfjs.
+   * Rows go through a kernel in blocks of `kernelBlock`.
+   */
+  gramKernel?: GramKernel | null;
   /** Rows per kernel call (default 4096). */
   kernelBlock?: number;
 }
 
 const BLOCK = 64;
+/**
+ * Narrower rows keep the float64 loop by default: it costs little there (n d^2 / 2), and callers at
+ * small d (tests, toy layouts) get float64-exact results; from the embeddings' widths (256, 768) on,
+ * the Gram update dominates and the float32 SIMD kernel is ~7x the loop.
+ */
+const SIMD_MIN_DIM = 64;
 
 export class PcaAccumulator {
   readonly dim: number;
@@ -92,7 +107,7 @@ export class PcaAccumulator {
   private readonly kernel: GramKernel | null;
   private readonly kernelBlock: number;
   private kernelBuf: Float32Array | null = null;
-  /** The kernel fills the full matrix; the JS loop only the upper triangle. */
+  /** The kernel fills the full matrix; the JS loop and the SIMD kernel only the upper triangle. */
   private fullScatter = false;
 
   constructor(dim: number, opts: PcaAccumulatorOptions = {}) {
@@ -101,9 +116,9 @@ export class PcaAccumulator {
     this.sum = new Float64Array(dim);
     this.scatter = new Float64Array(dim * dim);
     this.block = new Float64Array(BLOCK * dim);
-    this.kernel = opts.gramKernel ?? null;
+    this.kernel = opts.gramKernel === undefined ? (dim >= SIMD_MIN_DIM ? simdGramKernel() : null) : opts.gramKernel;
     this.kernelBlock = Math.max(1, Math.floor(opts.kernelBlock ?? 4096));
-    this.fullScatter = this.kernel !== null;
+    this.fullScatter = this.kernel !== null && !this.kernel.upperOnly;
   }
 
   get count(): number {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initTfBackend } from '../../../src/core/gpu/tf-backend.ts';
 import { PcaAccumulator, componentsForVariance, explainedVarianceCurve, pca, pcaProject, randomizedPca } from '../../../src/core/reduce/pca.ts';
 import { tfGramKernel } from '../../../src/core/reduce/pca-tf.ts';
+import { simdGramKernel } from '../../../src/core/reduce/pca-simd.ts';
 import { createRng } from '../../../src/core/util/random.ts';
 
 function unit(v: number[]): number[] {
@@ -63,7 +64,8 @@ describe('PCA', () => {
     const rng = createRng(8);
     const rows = new Float32Array(n * d);
     for (let i = 0; i < rows.length; i++) rows[i] = rng.normal() * (1 + (i % d)) + 3;
-    const acc = new PcaAccumulator(d);
+    // The float64 JS loop: exact to float64 rounding (the SIMD kernel is held to float32 below).
+    const acc = new PcaAccumulator(d, { gramKernel: null });
     for (let s = 0; s < n; s += 137) acc.add(rows.subarray(s * d, Math.min(n, s + 137) * d));
     expect(acc.count).toBe(n);
     const streamed = acc.finish(3);
@@ -174,7 +176,7 @@ describe('PCA against a reference decomposition (Jacobi on the two-pass covarian
   const total = ref.values.reduce((x, y) => x + y, 0);
 
   it('accumulator: all variances, components and the explained-variance curve', () => {
-    const acc = new PcaAccumulator(d);
+    const acc = new PcaAccumulator(d, { gramKernel: null });
     for (const c of chunks(rows, d, 333)) acc.add(c);
     const model = acc.finish(6);
     for (let i = 0; i < d; i++) expect(model.explainedVariance[i]).toBeCloseTo(ref.values[i], 8);
@@ -230,6 +232,38 @@ describe('PCA against a reference decomposition (Jacobi on the two-pass covarian
     const model = await randomizedPca(() => chunks(rows, d, 500), d, 6, { oversample: 0, powerIterations: 0, seed: 2 });
     const err = Math.abs(model.explainedVariance[5] - ref.values[5]) / ref.values[5];
     expect(err).toBeGreaterThan(1e-3);
+  });
+
+  it('the WebAssembly SIMD Gram kernel (the default from 64 dimensions) gives the reference model to float32 precision', () => {
+    const kernel = simdGramKernel();
+    expect(kernel, 'Node 20 has WebAssembly SIMD').not.toBeNull();
+    expect(new PcaAccumulator(64)['kernel'], 'default at 64 dimensions').not.toBeNull();
+    expect(new PcaAccumulator(63)['kernel'], 'float64 loop below').toBeNull();
+    // Chunks of 333 rows and blocks of 101 rows: sub-blocks whose row counts are not multiples of 4.
+    const acc = new PcaAccumulator(d, { gramKernel: kernel, kernelBlock: 101 });
+    for (const c of chunks(rows, d, 333)) acc.add(c);
+    const model = acc.finish(6);
+    for (let i = 0; i < d; i++) expect(Math.abs(model.explainedVariance[i] - ref.values[i])).toBeLessThan(1e-5 * ref.values[0]);
+    for (let c = 0; c < 6; c++) {
+      const dot = ref.vectors[c].reduce((s, x, j) => s + x * model.components[c * d + j], 0);
+      expect(Math.abs(dot)).toBeGreaterThan(0.99999);
+    }
+    // Same rows through the kernel directly: its upper triangle against the float64 products.
+    const kb = 2003;
+    const dd = 37; // neither a multiple of 4 nor of the kernel's 32-row tiles
+    const x = new Float32Array(kb * dd);
+    const rng = createRng(5);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    const scatter = new Float64Array(dd * dd);
+    kernel!(x, kb, dd, scatter);
+    for (let a = 0; a < dd; a++) {
+      for (let b = 0; b < dd; b++) {
+        let s = 0;
+        for (let i = 0; i < kb; i++) s += x[i * dd + a] * x[i * dd + b];
+        if (b >= a) expect(Math.abs(scatter[a * dd + b] - s), `(${a}, ${b})`).toBeLessThan(1e-4 * Math.max(1, Math.abs(s)));
+        else expect(scatter[a * dd + b], 'lower triangle left alone').toBe(0);
+      }
+    }
   });
 
   it('a tfjs Gram kernel gives the same model as the JS loop', async () => {
