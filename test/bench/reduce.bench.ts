@@ -253,6 +253,18 @@ export default async function bench(): Promise<BenchResult> {
             `First variance: ours ${ours[0].ev0.toFixed(3)}, sklearn full ${pf.ev0.toFixed(3)}.`,
         );
       }
+      // Multiply-adds of one epoch (forward, weight gradients, input gradients but the first layer's):
+      // what each side's GEMMs had to do, against the WASM SIMD GEMM's measured ceiling.
+      const dims = [D, 512, 512];
+      let fwd = 0;
+      for (let i = 0; i + 1 < dims.length; i++) fwd += (dims[i] as number) * (dims[i + 1] as number);
+      fwd = 2 * fwd + 2 * 512 * 3 + 3 * 512;
+      const macs = vaeN * (2 * fwd + (fwd - D * 512));
+      notes.push(
+        `VAE arithmetic: ${(macs / 1e12).toFixed(2)} T multiply-adds per epoch; torch ran them at ${(macs / peer.vae.s / 1e9).toFixed(1)} G/s (OpenBLAS AVX-512 FMA on 2 cores), ours at ${(macs / vaeS / 1e9).toFixed(1)} G/s. ` +
+          'WebAssembly SIMD is 128-bit without FMA (relaxed SIMD is not on by default in Node 20): the best GEMM kernel here (src/core/cluster/simd.ts, 4 x 2 register tile) measures 20-22 G/s per core, ' +
+          `so even a perfect 2-core WASM epoch would take ${(macs / 44e9).toFixed(0)} s, ${(macs / 44e9 / peer.vae.s).toFixed(2)}x the peer's time.`,
+      );
       notes.push(`VAE epoch 1 per-sample means: ours recon ${ep.reconLoss.toFixed(1)}, KL ${ep.klLoss.toFixed(2)} (per dim ${ep.klPerDim.map((x) => x.toFixed(2)).join(', ')}); torch recon ${peer.vae.recon.toFixed(1)}, KL ${peer.vae.kl.toFixed(2)}.`);
     }
     notes.push(
