@@ -8,6 +8,7 @@ import { runPrebuild, type PrebuildResult } from './pipeline.ts';
 import { FUNCTIONS_SHARD_ROWS } from '../src/core/data/schema.ts';
 import { parseShardSpec, runShard } from './shard.ts';
 import { readSlices } from './merge.ts';
+import { TILES_MIN_FUNCTIONS } from './stages/tiles.ts';
 
 const HELP = `Code Atlas prebuild: scrape a corpus, extract every Python function and write the data set the
 site serves (sharded Parquet, models, manifest.json).
@@ -58,6 +59,8 @@ Options:
   --merge DIR               build the data set from the slices --shard wrote (repeat, comma-separate, or name a
                             folder of slice folders): every slice 0..n-1 is required; --source is taken from them.
                             Byte-identical to a single-machine build of the same sources
+  --tiles-min-functions N   write the map's density tiles (tiles stage) when the data set has more functions than this
+                            (default ${TILES_MIN_FUNCTIONS}; 0: always)
   --force                   rerun every stage even when its inputs did not change
   --quiet                   no progress bars, only the summary
   -h, --help                show this help
@@ -69,6 +72,12 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function nonNegativeInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got '${value}'`);
   return n;
 }
 
@@ -126,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
       'max-tokens': { type: 'string' },
       shard: { type: 'string' },
       merge: { type: 'string', multiple: true },
+      'tiles-min-functions': { type: 'string' },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -187,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
       modelDir: values['summarizer-model-dir'] ?? null,
       ...(values['summarizer-max'] !== undefined ? { maxGenerated: positiveInt('summarizer-max', values['summarizer-max'], 0) } : {}),
     },
+    ...(values['tiles-min-functions'] !== undefined ? { tilesMinFunctions: nonNegativeInt('tiles-min-functions', values['tiles-min-functions']) } : {}),
     force: values.force ?? false,
     quiet: values.quiet ?? false,
     log: (line) => process.stderr.write(`${line}\n`),

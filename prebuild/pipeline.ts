@@ -21,6 +21,7 @@ import { embedJinaInputHash, runEmbedJina } from './stages/embed-jina.ts';
 import { runIvf } from './stages/ivf.ts';
 import { writeManifest } from './stages/manifest.ts';
 import { runSummaries, summariesInputHash } from './stages/summaries.ts';
+import { runTiles, TILES_MIN_FUNCTIONS, withTiles } from './stages/tiles.ts';
 
 export interface PrebuildOptions {
   sources: string[];
@@ -41,6 +42,8 @@ export interface PrebuildOptions {
    * the sources and extracting; `sources` then only names them in the manifest.
    */
   parts?: RepoPart[];
+  /** The tiles stage (density pyramid + points by tile code) runs above this many functions (default TILES_MIN_FUNCTIONS). */
+  tilesMinFunctions?: number;
   force: boolean;
   quiet: boolean;
   log: (line: string) => void;
@@ -168,6 +171,16 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
     () => runLayout(outDir, layoutInput, tablesOut.tables[TABLE.functions] ?? [], layoutOpts, opts.quiet, join(workDir, 'duckdb-tmp')),
   );
 
+  // The map at scale: a density pyramid and the points sorted by tile code, only for large data sets
+  // (smaller ones keep exactly the files they had).
+  let tilesOut: StageOutputs | null = null;
+  if (Number(tablesOut.facts.functions ?? 0) > (opts.tilesMinFunctions ?? TILES_MIN_FUNCTIONS)) {
+    const tileLayouts = (layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo];
+    tilesOut = await stage('tiles', sha256Text('tiles-v1', outputsDigest(layoutOut), outputsDigest(tablesOut)), () =>
+      withDb((db) => runTiles(db, outDir, tileLayouts, { ...tablesOut.tables, ...layoutOut.tables }, { tempDir: join(workDir, 'duckdb-tmp'), quiet: opts.quiet, log: opts.log })),
+    );
+  }
+
   // IVF partitions of every embedding, for searches that read only the partitions they probe.
   const embedStages = [embedOut, ...(jinaOut ? [jinaOut] : [])];
   const ivfOut = await stage('ivf', sha256Text('ivf-v1', ...embedStages.map(outputsDigest)), () =>
@@ -200,10 +213,10 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
 
   const manifest = await measured('manifest', timings, async () => {
     const embeddings = ivfOut.facts.ivf_embeddings as EmbeddingInfo[];
-    const layouts = (layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo];
+    const layouts = withTiles((layoutOut.facts.layouts as LayoutInfo[] | undefined) ?? [layoutOut.facts.layout as LayoutInfo], tilesOut);
     const m = await writeManifest(outDir, {
       sources: opts.sources,
-      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), ivfOut, layoutOut, summariesOut],
+      stages: [tablesOut, statsOut, dedupOut, embedOut, ...(jinaOut ? [jinaOut] : []), ivfOut, layoutOut, ...(tilesOut ? [tilesOut] : []), summariesOut],
       embeddings,
       layouts,
       defaultLayout: layouts[0]?.name ?? null,

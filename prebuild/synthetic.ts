@@ -40,9 +40,12 @@ import { functionBodies, openDb, sqlList, sqlString, type Db } from './duckdb.ts
 import { writeFileAtomic } from './fsutil.ts';
 import { describeFile, writeParquet } from './parquet.ts';
 import { emptyOutputs, type StageOutputs } from './state.ts';
-import { IVF_ROW_GROUP_ROWS, IVF_SHARD_ROWS, ivfListCount } from './stages/ivf.ts';
+import { IVF_CENTROID_DTYPE, IVF_ROW_GROUP_ROWS, IVF_SHARD_ROWS, ivfHeadRef, ivfListCount } from './stages/ivf.ts';
+import { serializeIvfHead } from '../src/core/search/ivf.ts';
 import { writeManifest } from './stages/manifest.ts';
 import { runStats } from './stages/stats.ts';
+import { TILES_MIN_FUNCTIONS } from './stages/tiles.ts';
+import { addTilesToDataSet } from './tiles-cli.ts';
 
 export interface SyntheticOptions {
   /** Functions to generate. */
@@ -58,6 +61,8 @@ export interface SyntheticOptions {
   threads?: number;
   /** Also write the id-ordered vectors table that exact search reads (default true). */
   exactVectors?: boolean;
+  /** Write the map's tiles (prebuild/stages/tiles.ts) when n is above this (default TILES_MIN_FUNCTIONS). */
+  tilesMinFunctions?: number;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -471,6 +476,7 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
 
     // ---- IVF: one out-of-core sort by (partition, id), vectors regenerated in that order --------
     const ivfKey = `ivf-${model.id}`;
+    let ivfHead: { bytes: number; sha256: string } | undefined;
     await phase('ivf', phases, log, async () => {
       const idsPath = join(tempDir, `ivf-ids-${process.pid}.bin`);
       await mkdir(tempDir, { recursive: true });
@@ -514,27 +520,24 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
       closeSync(idsFd);
       tables.tables[ivfTable] = files;
 
-      // index.bin: header | centroids (the partitions' means) | offsets | ids, assembled by streaming.
+      // index.bin (format 2, core/search/ivf.ts): head (header | centroids, the partitions' means |
+      // offsets) then the ids, streamed from disk. The manifest records the head's length and sha256.
       const rel = `models/${ivfKey}/index.bin`;
       await mkdir(join(outDir, `models/${ivfKey}`), { recursive: true });
-      const head = new DataView(new ArrayBuffer(16 + 4 * (nlist * dim + nlist + 1)));
-      head.setUint32(0, 0x31465649, true); // "IVF1"
-      head.setUint32(4, dim, true);
-      head.setUint32(8, nlist, true);
-      head.setUint32(12, n, true);
-      let o = 16;
-      for (let c = 0; c < nlist; c++) for (let j = 0; j < dim; j++, o += 4) head.setFloat32(o, counts[c]! > 0 ? sums[c * dim + j]! / counts[c]! : gen.centers[c * dim + j]!, true);
+      const centroids = new Float32Array(nlist * dim);
+      for (let c = 0; c < nlist; c++) for (let j = 0; j < dim; j++) centroids[c * dim + j] = counts[c]! > 0 ? sums[c * dim + j]! / counts[c]! : gen.centers[c * dim + j]!;
+      const offsets = new Uint32Array(nlist + 1);
       let acc = 0;
-      for (let c = 0; c <= nlist; c++, o += 4) {
-        head.setUint32(o, acc, true);
-        if (c < nlist) acc += counts[c]!;
-      }
+      for (let c = 0; c < nlist; c++) offsets[c + 1] = acc += counts[c]!;
       if (acc !== n) throw new Error(`IVF partitions hold ${acc} rows, expected ${n}`);
+      const parts = { dim, nlist, centroids, offsets };
+      const head = serializeIvfHead(parts, IVF_CENTROID_DTYPE);
+      ivfHead = await ivfHeadRef(parts, IVF_CENTROID_DTYPE);
       const final = join(outDir, rel);
       const tmp = `${final}.tmp-${process.pid}`;
       const fh = await open(tmp, 'w');
       try {
-        await fh.write(new Uint8Array(head.buffer));
+        await fh.write(head);
         const src = await open(idsPath, 'r');
         try {
           const buf = Buffer.alloc(1 << 22);
@@ -583,7 +586,7 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
     const statsOut = await phase('stats', phases, log, async () => (await runStats(db, outDir, tables.tables)).outputs);
 
     const manifest = await phase('manifest', phases, log, async () => {
-      const info: EmbeddingInfo = { model: model.id, table: vecTable, dim, dtype: 'int8', model_files: model.id, ivf: { table: ivfTable, index: ivfKey, nlist } };
+      const info: EmbeddingInfo = { model: model.id, table: vecTable, dim, dtype: 'int8', model_files: model.id, ivf: { table: ivfTable, index: ivfKey, nlist, ...(ivfHead ? { head: ivfHead } : {}) } };
       const layout: LayoutInfo = { name: 'default', method: `synthetic (seed ${seed}): ${Math.min(MAP_CLUSTERS, nlist)} clusters`, table: layoutTable, dims: 3, bounds };
       return writeManifest(outDir, {
         sources: [`synthetic:${n}:${seed}`],
@@ -593,8 +596,15 @@ export async function buildSynthetic(opts: SyntheticOptions): Promise<SyntheticR
         defaultLayout: 'default',
       });
     });
-    const bytes = [...Object.values(manifest.tables).flat(), ...Object.values(manifest.models).flat()].reduce((s, f) => s + f.bytes, 0);
-    return { manifest, phases, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), seconds: (performance.now() - t0) / 1000, bytes };
+    // The map at scale: density pyramid and points by tile code, as the prebuild's tiles stage writes them.
+    const final =
+      n > (opts.tilesMinFunctions ?? TILES_MIN_FUNCTIONS)
+        ? await phase('tiles', phases, log, () =>
+            addTilesToDataSet(outDir, { memoryLimit: opts.memoryLimit ?? '512MB', threads: opts.threads ?? 2, tempDir: join(tempDir, 'tiles'), quiet: opts.quiet ?? false, log }),
+          )
+        : manifest;
+    const bytes = [...Object.values(final.tables).flat(), ...Object.values(final.models).flat()].reduce((s, f) => s + f.bytes, 0);
+    return { manifest: final, phases, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), seconds: (performance.now() - t0) / 1000, bytes };
   } finally {
     wdb.close();
     db.close();
@@ -613,6 +623,7 @@ async function main(argv: string[]): Promise<void> {
       'memory-limit': { type: 'string', default: '512MB' },
       threads: { type: 'string', default: '2' },
       'no-exact-vectors': { type: 'boolean', default: false },
+      'tiles-min-functions': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -622,7 +633,7 @@ async function main(argv: string[]): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npx tsx prebuild/synthetic.ts --n N [--seed S] [--out DIR] [--dim 256] [--memory-limit 512MB] [--threads 2] [--no-exact-vectors] [--json]\n' +
+      'Usage: npx tsx prebuild/synthetic.ts --n N [--seed S] [--out DIR] [--dim 256] [--memory-limit 512MB] [--threads 2] [--no-exact-vectors] [--tiles-min-functions 1000000] [--json]\n' +
         'Writes a synthetic data set of N generated functions (seeded) in the prebuild\'s layout; --json prints timings and peak memory.\n',
     );
     return;
@@ -641,6 +652,7 @@ async function main(argv: string[]): Promise<void> {
     memoryLimit: values['memory-limit'],
     threads: int('threads', values.threads),
     exactVectors: !values['no-exact-vectors'],
+    ...(values['tiles-min-functions'] !== undefined ? { tilesMinFunctions: int('tiles-min-functions', values['tiles-min-functions']) } : {}),
     quiet: values.quiet,
   });
   const summary = { n: r.manifest.counts.functions, seconds: r.seconds, maxRssMiB: r.maxRssMiB, bytes: r.bytes, memoryLimit: values['memory-limit'], phases: r.phases };

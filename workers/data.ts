@@ -8,7 +8,8 @@ import * as Comlink from 'comlink';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { AsyncDuckDB, AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
 import { FileFailure, fetchChecked as fetchChecked_ } from './shared/fetch-checked.ts';
-import { ManifestError, sha256Hex, validateManifest, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
+import { ManifestError, sha256Hex, validateManifest, type LayoutInfo, type LayoutTiles, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
+import { overlapsRanges, rowGroupsFor, type Pyramid } from '../src/core/map/tiles.ts';
 import { SCHEMA_VERSION } from '../src/core/data/schema.ts';
 import { computeDatasetStats, type DatasetStats } from '../src/core/data/stats.ts';
 import {
@@ -18,6 +19,7 @@ import {
   readParquetColumns,
   readParquetMetadata,
   rowGroupOf,
+  rowGroupStarts,
   shardForId,
   toFloat32Array,
   toUint32Array,
@@ -62,6 +64,53 @@ export interface DataSummary {
   loadMs: number;
   /** Milliseconds per loading step, for the status display and benchmarks. */
   timings: Record<string, number>;
+  /**
+   * Set when the map opens in scale mode (a layout with tiles, above SCALE_MIN_FUNCTIONS functions
+   * or forced with ?scale=1): no per-function columns were loaded; the map draws the density pyramid
+   * and range-reads the points of the tiles in view.
+   */
+  scale?: ScaleInfo;
+}
+
+export interface ScaleInfo {
+  layout: string;
+  dims: 2 | 3;
+  functions: number;
+  levels: number;
+  extent: { x0: number; y0: number; size: number };
+  /** Non-empty cells of the pyramid, all levels. */
+  cells: number;
+}
+
+/** Loaded points of one row group of `points-<layout>` (x, y only: the scale map is 2-D). */
+export interface PointChunk {
+  key: string;
+  ids: Uint32Array;
+  /** x, y interleaved. */
+  positions: Float32Array;
+  clusters: Int32Array;
+  repoIds: Uint32Array;
+  /** Codes into PointsResponse.kinds / docstyles. */
+  kinds: Uint8Array;
+  docstyles: Uint8Array;
+  nLines: Uint32Array;
+  names: string[];
+}
+
+export interface PointsResponse {
+  token: number;
+  /** A newer request superseded this one: nothing was read past that point. */
+  stale: boolean;
+  /** Keys of every row group the ranges need (loaded before or now). */
+  needed: string[];
+  /** Rows of those row groups; when over maxRows nothing is read and tooMany is set. */
+  rows: number;
+  tooMany: boolean;
+  chunks: PointChunk[];
+  /** Bytes received for this request (footers and row groups). */
+  bytes: number;
+  kinds: string[];
+  docstyles: string[];
 }
 
 export type OpenResult = { ok: true; summary: DataSummary } | { ok: false; error: DataError };
@@ -205,6 +254,21 @@ const shardMeta = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMet
 const groupCache = new Map<string, Promise<ColumnTable>>();
 let opening: Promise<OpenResult> | null = null;
 let statsPromise: Promise<StatsResult> | null = null;
+
+/** Above this many functions a layout with tiles opens in scale mode (?scale=1 forces it, ?scale=0 turns it off). */
+export const SCALE_MIN_FUNCTIONS = 1_000_000;
+/** Scale mode: the layout whose tiles the map draws, and its pyramid. */
+let scale: { layout: LayoutInfo; tiles: LayoutTiles; pyramid: Pyramid } | null = null;
+let lightLoading: Promise<Light> | null = null;
+/** Light columns of single row groups of `functions` (scale mode: hover, names, details by id). */
+const lightGroups = new Map<string, Promise<{ table: ColumnTable; rowStart: number }>>();
+/** Min/max tile code of each row group of each points shard, from its footer. */
+const tileStats = new Map<string, { min: number; max: number }[]>();
+const kindCodes = new Map<string, number>();
+const styleCodes = new Map<string, number>();
+let pointsToken = 0;
+/** x, y of layout rows by id (scale mode: result positions), a row group at a time. */
+const layoutGroups = new Map<string, Promise<{ ids: Uint32Array; x: Float32Array; y: Float32Array; rowStart: number }>>();
 
 /**
  * Resolves where manifest.json is: `./data/manifest.json` relative to the page, or the page's
@@ -401,6 +465,18 @@ async function loadLight(m: Manifest): Promise<Light> {
   };
 }
 
+/**
+ * The light columns of every function: loaded at open, except in scale mode, where only the views
+ * that need every function (statistics, colour by clone group, the summaries list) load them.
+ */
+function ensureLight(): Promise<Light> {
+  if (light) return Promise.resolve(light);
+  if (!manifest) return Promise.reject(new Error('data set not opened'));
+  lightLoading ??= loadLight(manifest).then((l) => (light = l));
+  lightLoading.catch(() => (lightLoading = null));
+  return lightLoading;
+}
+
 /** Row of an id in the light columns, or -1. */
 function rowOf(id: number): number {
   if (!light) return -1;
@@ -494,6 +570,10 @@ async function doOpen(pageUrl: string): Promise<OpenResult> {
     mark('manifest');
     const layoutName = m.default_layout ?? m.layouts[0]?.name ?? null;
     const layoutInfo = m.layouts.find((l) => l.name === layoutName);
+    const scaleParam = new URL(pageUrl).searchParams.get('scale');
+    if (layoutInfo?.tiles && scaleParam !== '0' && (scaleParam === '1' || m.counts.functions > SCALE_MIN_FUNCTIONS)) {
+      return await openScale(m, layoutInfo, layoutInfo.tiles, t0, timings, mark);
+    }
     const wholeFiles = [
       ...(m.tables.repos ?? []),
       ...(m.stats ? [m.stats] : []),
@@ -564,6 +644,299 @@ async function doOpen(pageUrl: string): Promise<OpenResult> {
     manifest = null;
     return { ok: false, error: toDataError(e) };
   }
+}
+
+/**
+ * Scale mode's open: repos, stats.json and the layout's density pyramid (small, sha256-checked);
+ * no per-function column and no layout point is read until a view asks for them.
+ */
+async function openScale(
+  m: Manifest,
+  info: LayoutInfo,
+  tiles: LayoutTiles,
+  t0: number,
+  timings: Record<string, number>,
+  mark: (name: string) => void,
+): Promise<OpenResult> {
+  const pyramidFile = m.tables[tiles.table]?.[0];
+  if (!pyramidFile) throw new DataFailure({ kind: 'malformed', file: 'manifest.json', message: `the manifest lists no file for ${tiles.table}` });
+  const whole = [...(m.tables.repos ?? []), ...(m.stats ? [m.stats] : []), pyramidFile];
+  progress = {
+    phase: 'downloading the map’s density tiles',
+    filesDone: 1,
+    filesTotal: 1 + whole.length,
+    bytesDone: progress.bytesDone,
+    bytesTotal: progress.bytesDone + whole.reduce((a, f) => a + f.bytes, 0),
+  };
+  report(true);
+  const [r, st, pyr] = await Promise.all([loadRepos(m), m.stats ? fetchChecked(m.stats) : Promise.resolve(null), fetchChecked(pyramidFile)]);
+  repos = r;
+  if (st) {
+    try {
+      prebuiltStats = JSON.parse(new TextDecoder().decode(st)) as DatasetStats;
+    } catch {
+      throw new DataFailure({ kind: 'corrupt', file: m.stats!.path, message: `${m.stats!.path} is not valid JSON` });
+    }
+  }
+  mark('whole files');
+  const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(pyr), pyramidFile.path, ['level', 'tx', 'ty', 'count', 'cluster', 'x', 'y']);
+  const pyramid: Pyramid = {
+    extent: { ...tiles.extent, levels: tiles.levels },
+    level: Uint8Array.from(columns.level! as ArrayLike<number>, Number),
+    tx: Uint16Array.from(columns.tx! as ArrayLike<number>, Number),
+    ty: Uint16Array.from(columns.ty! as ArrayLike<number>, Number),
+    count: toUint32Array(columns.count!),
+    cluster: Int32Array.from(columns.cluster! as ArrayLike<number | null>, (v) => (v === null || v === undefined ? -1 : Number(v))),
+    x: toFloat32Array(columns.x!),
+    y: toFloat32Array(columns.y!),
+  };
+  let top = 0;
+  for (let i = 0; i < rows; i++) {
+    if (pyramid.level[i]! > tiles.levels) throw new DataFailure({ kind: 'corrupt', file: pyramidFile.path, message: `${pyramidFile.path} holds level ${pyramid.level[i]}, the manifest says ${tiles.levels} at most` });
+    if (pyramid.level[i] === 0) top += pyramid.count[i]!;
+  }
+  if (top !== m.counts.functions) {
+    throw new DataFailure({ kind: 'corrupt', file: pyramidFile.path, message: `${pyramidFile.path} counts ${top} functions, the manifest ${m.counts.functions}` });
+  }
+  scale = { layout: info, tiles, pyramid };
+  mark('density tiles');
+  progress.phase = 'ready';
+  report(true);
+  return {
+    ok: true,
+    summary: {
+      manifestUrl,
+      schemaVersion: m.schema_version,
+      generator: m.generator,
+      sources: m.sources,
+      counts: m.counts,
+      layouts: m.layouts.map((l) => ({ name: l.name, method: l.method, dims: l.dims, bounds: l.bounds })),
+      defaultLayout: info.name,
+      repos: r.names,
+      loadMs: Math.round(performance.now() - t0),
+      timings,
+      scale: { layout: info.name, dims: info.dims, functions: m.counts.functions, levels: tiles.levels, extent: tiles.extent, cells: rows },
+    },
+  };
+}
+
+/** The light columns of the row group of `functions` that holds an id (scale mode), or null. */
+async function lightRow(id: number): Promise<{ table: ColumnTable; i: number } | null> {
+  const f = shardForId(manifest?.tables.functions ?? [], id);
+  if (!f || f.id_min === undefined) return null;
+  const row = id - f.id_min;
+  const { file, metadata } = await shard(f);
+  if (row < 0 || row >= Number(metadata.num_rows)) return null;
+  const g = rowGroupOf(metadata, row);
+  const key = `${f.path}#${g.index}`;
+  let p = lightGroups.get(key);
+  if (!p) {
+    p = readParquetColumns(file, f.path, LIGHT_COLUMNS, { metadata, rowStart: g.rowStart, rowEnd: g.rowEnd }).then((r) => ({ table: r.columns, rowStart: g.rowStart }));
+    p.catch(() => lightGroups.delete(key));
+    lightGroups.set(key, p);
+    // Hovers stay in a neighbourhood; a result list touches up to a few hundred groups.
+    while (lightGroups.size > 256) lightGroups.delete(lightGroups.keys().next().value!);
+  }
+  const { table, rowStart } = await p;
+  const i = row - rowStart;
+  const found = Number(table.id![i]);
+  if (found !== id) throw new Error(`${f.path}: row ${row} holds id ${found}, expected ${id}`);
+  return { table, i };
+}
+
+/** Name, repository, path... of any function: from memory, or (scale mode) its row group. */
+async function hoverAny(id: number): Promise<(HoverInfo & { n_chars: number; docstyle: string }) | null> {
+  if (light) {
+    const h = hoverInfo(id);
+    const r = rowOf(id);
+    return h ? { ...h, n_chars: light.n_chars[r]!, docstyle: str(light.docstyle, r) } : null;
+  }
+  if (!scale || !repos) return null;
+  const got = await lightRow(id);
+  if (!got) return null;
+  const { table: t, i } = got;
+  const repoId = Number(t.repo_id![i]);
+  return {
+    id,
+    name: str(t.name!, i),
+    qualname: str(t.qualname!, i),
+    repo: repos.names[repoId] ?? `#${repoId}`,
+    path: str(t.path!, i),
+    kind: str(t.kind!, i),
+    n_lines: Number(t.n_lines![i]),
+    n_chars: Number(t.n_chars![i]),
+    docstyle: str(t.docstyle!, i),
+  };
+}
+
+async function hoverPlain(id: number): Promise<HoverInfo | null> {
+  if (light) return hoverInfo(id);
+  const h = await hoverAny(id);
+  if (!h) return null;
+  const { n_chars: _c, docstyle: _d, ...info } = h;
+  return info;
+}
+
+function codeOf(dict: Map<string, number>, v: string): number {
+  let c = dict.get(v);
+  if (c === undefined) {
+    c = Math.min(255, dict.size);
+    dict.set(v, c);
+  }
+  return c;
+}
+
+/** Min/max tile code of each row group of a points shard (its footer's statistics). */
+async function tileStatsOf(f: ManifestFile): Promise<{ min: number; max: number }[]> {
+  let st = tileStats.get(f.path);
+  if (st) return st;
+  const { metadata } = await shard(f);
+  st = metadata.row_groups.map((g, gi) => {
+    const c = g.columns.find((col) => col.meta_data?.path_in_schema[0] === 'tile');
+    const s = c?.meta_data?.statistics;
+    const min = s?.min_value ?? s?.min;
+    const max = s?.max_value ?? s?.max;
+    if (min === undefined || max === undefined || min === null || max === null) {
+      throw new DataFailure({ kind: 'corrupt', file: f.path, message: `${f.path}: row group ${gi} has no min/max tile code` });
+    }
+    return { min: Number(min), max: Number(max) };
+  });
+  tileStats.set(f.path, st);
+  return st;
+}
+
+const POINT_COLUMNS = ['id', 'x', 'y', 'cluster', 'repo_id', 'kind', 'docstyle', 'n_lines', 'name'];
+
+/** Reads the row groups of the points shards that hold the tile codes of `ranges` (scale mode). */
+async function scalePoints(ranges: [number, number][], have: string[], token: number, maxRows: number): Promise<PointsResponse> {
+  if (!scale || !manifest) throw new Error('the map is not in scale mode');
+  pointsToken = Math.max(pointsToken, token);
+  const bytes0 = progress.bytesDone;
+  const files = manifest.tables[scale.tiles.points] ?? [];
+  const res = (over: Partial<PointsResponse>): PointsResponse => ({
+    token,
+    stale: false,
+    needed: [],
+    rows: 0,
+    tooMany: false,
+    chunks: [],
+    bytes: progress.bytesDone - bytes0,
+    kinds: [...kindCodes.keys()],
+    docstyles: [...styleCodes.keys()],
+    ...over,
+  });
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const wanted: { f: ManifestFile; groups: number[]; starts: number[] }[] = [];
+  const needed: string[] = [];
+  let rows = 0;
+  for (const [k, f] of files.entries()) {
+    const cr = scale.tiles.code_ranges[k]!;
+    if (!overlapsRanges(sorted, cr[0], cr[1])) continue;
+    const st = await tileStatsOf(f);
+    if (token < pointsToken) return res({ stale: true });
+    const groups = rowGroupsFor(st, sorted);
+    if (!groups.length) continue;
+    const { metadata } = await shard(f);
+    const starts = rowGroupStarts(metadata);
+    for (const g of groups) {
+      needed.push(`${f.path}#${g}`);
+      rows += starts[g + 1]! - starts[g]!;
+    }
+    wanted.push({ f, groups, starts });
+  }
+  if (rows > maxRows) return res({ needed, rows, tooMany: true });
+  const haveSet = new Set(have);
+  const chunks: PointChunk[] = [];
+  const reads: Promise<void>[] = [];
+  for (const { f, groups, starts } of wanted) {
+    const missing = groups.filter((g) => !haveSet.has(`${f.path}#${g}`));
+    // Runs of consecutive row groups are read together (one decode, merged range requests).
+    for (let a = 0; a < missing.length; ) {
+      let b = a;
+      while (b + 1 < missing.length && missing[b + 1] === missing[b]! + 1) b++;
+      const first = missing[a]!;
+      const last = missing[b]!;
+      a = b + 1;
+      reads.push(
+        (async () => {
+          const { file, metadata } = await shard(f);
+          const { columns } = await readParquetColumns(file, f.path, POINT_COLUMNS, { metadata, rowStart: starts[first]!, rowEnd: starts[last + 1]! });
+          const ids = toUint32Array(columns.id!);
+          const x = toFloat32Array(columns.x!);
+          const y = toFloat32Array(columns.y!);
+          for (let g = first; g <= last; g++) {
+            const lo = starts[g]! - starts[first]!;
+            const hi = starts[g + 1]! - starts[first]!;
+            const n = hi - lo;
+            const c: PointChunk = {
+              key: `${f.path}#${g}`,
+              ids: ids.slice(lo, hi),
+              positions: new Float32Array(n * 2),
+              clusters: new Int32Array(n),
+              repoIds: new Uint32Array(n),
+              kinds: new Uint8Array(n),
+              docstyles: new Uint8Array(n),
+              nLines: new Uint32Array(n),
+              names: new Array<string>(n),
+            };
+            for (let i = 0; i < n; i++) {
+              const r = lo + i;
+              c.positions[2 * i] = x[r]!;
+              c.positions[2 * i + 1] = y[r]!;
+              const cl = columns.cluster![r];
+              c.clusters[i] = cl === null || cl === undefined ? -1 : Number(cl);
+              c.repoIds[i] = Number(columns.repo_id![r] ?? 0);
+              c.kinds[i] = codeOf(kindCodes, str(columns.kind!, r));
+              c.docstyles[i] = codeOf(styleCodes, str(columns.docstyle!, r) || 'none');
+              c.nLines[i] = Number(columns.n_lines![r] ?? 0);
+              c.names[i] = str(columns.name!, r);
+            }
+            chunks.push(c);
+          }
+        })(),
+      );
+    }
+  }
+  await Promise.all(reads);
+  if (token < pointsToken) return res({ stale: true, needed, rows });
+  return res({ needed, rows, chunks });
+}
+
+/** x, y of functions by id from the layout's id-sorted shards (scale mode: search results, fly-to). */
+async function positionsOf(ids: Uint32Array): Promise<{ ids: Uint32Array; positions: Float32Array }> {
+  if (!scale || !manifest) throw new Error('the map is not in scale mode');
+  const files = manifest.tables[scale.layout.table] ?? [];
+  const outIds: number[] = [];
+  const pos: number[] = [];
+  await Promise.all(
+    Array.from(ids, async (id) => {
+      const f = shardForId(files, id);
+      if (!f || f.id_min === undefined) return;
+      const { file, metadata } = await shard(f);
+      const row = id - f.id_min;
+      if (row < 0 || row >= Number(metadata.num_rows)) return;
+      const g = rowGroupOf(metadata, row);
+      const key = `${f.path}#${g.index}`;
+      let p = layoutGroups.get(key);
+      if (!p) {
+        p = readParquetColumns(file, f.path, ['id', 'x', 'y'], { metadata, rowStart: g.rowStart, rowEnd: g.rowEnd }).then((r) => ({
+          ids: toUint32Array(r.columns.id!),
+          x: toFloat32Array(r.columns.x!),
+          y: toFloat32Array(r.columns.y!),
+          rowStart: g.rowStart,
+        }));
+        p.catch(() => layoutGroups.delete(key));
+        layoutGroups.set(key, p);
+        while (layoutGroups.size > 64) layoutGroups.delete(layoutGroups.keys().next().value!);
+      }
+      const t = await p;
+      const i = row - t.rowStart;
+      if (t.ids[i] !== id) throw new Error(`${f.path}: row ${row} holds id ${t.ids[i]}, expected ${id}`);
+      outIds.push(id);
+      pos.push(t.x[i]!, t.y[i]!);
+    }),
+  );
+  return { ids: Uint32Array.from(outIds), positions: Float32Array.from(pos) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,6 +1062,11 @@ function sameIgnoringLimits(a: DatasetStats, b: DatasetStats): boolean {
 
 async function doStats(): Promise<StatsResult> {
   if (!manifest) throw new Error('data set not opened');
+  if (scale && !light) {
+    throw new Error(
+      `at ${manifest.counts.functions.toLocaleString('en')} functions the map opened without loading every function's columns, which computing the statistics here would need`,
+    );
+  }
   db ??= startDuckDB();
   let handle;
   try {
@@ -874,6 +1252,8 @@ const api = {
   /** The layout as typed arrays, transferred (the worker keeps no copy). */
   async layout(name?: string): Promise<LayoutPayload> {
     if (!manifest) throw new Error('data set not opened');
+    // Scale mode loaded no function columns: a view that asks for the whole layout (uploads, summaries) loads them now.
+    await ensureLight();
     const key = name ?? manifest.default_layout ?? manifest.layouts[0]?.name;
     if (!key) throw new Error('the data set has no layout');
     let l = layouts.get(key);
@@ -892,6 +1272,7 @@ const api = {
 
   /** A colouring of the layout's points by cluster, package, docstring convention or clone group. */
   async categories(by: CategoryKind, layoutName?: string, threshold = 0.8): Promise<Categories> {
+    if (manifest && scale) await ensureLight();
     if (!manifest || !light || !repos) throw new Error('data set not opened');
     const key = layoutName ?? manifest.default_layout ?? manifest.layouts[0]?.name ?? '';
     const ids = layoutIds.get(key);
@@ -900,15 +1281,47 @@ const api = {
     return Comlink.transfer(c, [c.codes.buffer]);
   },
 
-  /** Name, repository and path of a function, from memory. */
-  hover(id: number): HoverInfo | null {
-    return hoverInfo(id);
+  /** Name, repository and path of a function: from memory, or in scale mode from its row group. */
+  hover(id: number): Promise<HoverInfo | null> {
+    return hoverPlain(id);
+  },
+
+  /** Scale mode: what the map draws at scale, or null when the data set opened normally. */
+  scaleInfo(): ScaleInfo | null {
+    if (!scale || !manifest) return null;
+    const t = scale.tiles;
+    return { layout: scale.layout.name, dims: scale.layout.dims, functions: manifest.counts.functions, levels: t.levels, extent: t.extent, cells: scale.pyramid.level.length };
+  },
+
+  /** Scale mode: the density pyramid (a copy, transferred). */
+  pyramid(): Pyramid {
+    if (!scale) throw new Error('the map is not in scale mode');
+    const p = scale.pyramid;
+    const c: Pyramid = { extent: p.extent, level: p.level.slice(), tx: p.tx.slice(), ty: p.ty.slice(), count: p.count.slice(), cluster: p.cluster.slice(), x: p.x.slice(), y: p.y.slice() };
+    return Comlink.transfer(c, [c.level.buffer, c.tx.buffer, c.ty.buffer, c.count.buffer, c.cluster.buffer, c.x.buffer, c.y.buffer]);
+  },
+
+  /**
+   * Scale mode: the points of the tile-code ranges in view, as row-group chunks the map does not
+   * have yet (`have`); a request superseded by a newer token stops and answers stale.
+   */
+  async scalePoints(ranges: [number, number][], have: string[], token: number, maxRows: number): Promise<PointsResponse> {
+    const r = await scalePoints(ranges, have, token, maxRows);
+    const buffers = r.chunks.flatMap((c) => [c.ids.buffer, c.positions.buffer, c.clusters.buffer, c.repoIds.buffer, c.kinds.buffer, c.docstyles.buffer, c.nLines.buffer]);
+    return Comlink.transfer(r, buffers);
+  },
+
+  /** Scale mode: x, y of functions by id (those found), from the layout's shards. */
+  async positionsOf(ids: Uint32Array): Promise<{ ids: Uint32Array; positions: Float32Array }> {
+    const r = await positionsOf(ids);
+    return Comlink.transfer(r, [r.ids.buffer, r.positions.buffer]);
   },
 
   /** One function with the start of its code: reads the one row group that holds it. */
   async getFunction(id: number, full = false): Promise<FunctionDetail | null> {
     if (!manifest) throw new Error('data set not opened');
-    const info = hoverInfo(id);
+    const any = await hoverAny(id);
+    const info = any ? (({ n_chars: _c, docstyle: _d, ...h }) => h)(any) : null;
     const f = shardForId(manifest.tables.functions ?? [], id);
     if (!info || !f || f.id_min === undefined) return null;
     const row = id - f.id_min;
@@ -924,7 +1337,7 @@ const api = {
       end_line: Number(table.end_line![i] ?? 0),
       docstring: doc === null || doc === undefined ? null : String(doc),
       ...headOf(body),
-      n_chars: light!.n_chars[rowOf(id)]!,
+      n_chars: any!.n_chars,
       ...(full ? { body } : {}),
     };
   },
@@ -947,7 +1360,8 @@ const api = {
    * Which of the layout's points pass the filters (1 = shown), and how many: package, cluster, kind,
    * docstring presence and line-count range, all from columns already in memory.
    */
-  filterMask(filters: MapFilters, layoutName?: string): { mask: Uint8Array; shown: number } {
+  async filterMask(filters: MapFilters, layoutName?: string): Promise<{ mask: Uint8Array; shown: number }> {
+    if (manifest && scale) await ensureLight();
     if (!manifest || !light || !repos) throw new Error('data set not opened');
     const key = layoutName ?? manifest.default_layout ?? manifest.layouts[0]?.name ?? '';
     const ids = layoutIds.get(key);
@@ -975,12 +1389,10 @@ const api = {
   },
 
   /** Name, repository, path, kind and length of many functions at once (selection tables, exports). */
-  describe(ids: Uint32Array): { id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[] {
+  async describe(ids: Uint32Array): Promise<{ id: number; qualname: string; name: string; repo: string; path: string; kind: string; n_lines: number }[]> {
     const out = [];
-    for (const id of ids) {
-      const h = hoverInfo(id);
-      if (h) out.push({ id, qualname: h.qualname, name: h.name, repo: h.repo, path: h.path, kind: h.kind, n_lines: h.n_lines });
-    }
+    const all = light ? Array.from(ids, (id) => hoverInfo(id)) : await Promise.all(Array.from(ids, (id) => hoverAny(id)));
+    for (const h of all) if (h) out.push({ id: h.id, qualname: h.qualname, name: h.name, repo: h.repo, path: h.path, kind: h.kind, n_lines: h.n_lines });
     return out;
   },
 
@@ -1002,7 +1414,7 @@ const api = {
         size++;
         const other = d.ids[i]!;
         if (other === id || members.length >= limit) continue;
-        const h = hoverInfo(other);
+        const h = await hoverPlain(other);
         if (h) members.push(h);
       }
       if (size > 1) out.push({ threshold: pct / 100, size, members });
@@ -1011,7 +1423,10 @@ const api = {
   },
 
   /** Names of the kinds present (function, method, nested…), for the filter controls. */
-  kinds(): string[] {
+  async kinds(): Promise<string[]> {
+    // Scale mode: the kinds stats.json counted, without loading every function's columns.
+    if (!light && scale && prebuiltStats?.kinds?.length) return prebuiltStats.kinds.map((k) => k.kind).sort();
+    if (!light && scale) await ensureLight();
     if (!light) return [];
     const seen = new Set<string>();
     for (let i = 0; i < light.ids.length; i++) seen.add(str(light.kind, i));

@@ -3,15 +3,19 @@
 // the manifest's sha256, then kept as int8 codes + scales), and ranks every function by Minkowski
 // distance with the chosen p or by cosine, exactly, with the core's kNN kernels — on WebGPU when
 // the backend policy (core/gpu/device.ts) says a real GPU exists, else in JS.
+// IVF search reads only what a query needs, by HTTP range requests: the partition index's head
+// (centroids + offsets; once per session), each probed shard's footer (once), and the row groups
+// of the probed partitions, all requested together. For large data sets (RESULT_ROWS_MIN_FUNCTIONS)
+// it also reads the listed results' names from the functions shards, in one batch of range reads.
 import * as Comlink from 'comlink';
 import type { EmbeddingInfo, Manifest, ManifestFile } from '../src/core/data/manifest.ts';
 import { validateManifest } from '../src/core/data/manifest.ts';
 import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../src/core/embed/tfidf-svd.ts';
 import { chooseBackend, type BackendChoice } from '../src/core/gpu/device.ts';
 import { KnnQuery, type KnnMetric, type VectorBlock } from '../src/core/search/knn.ts';
-import { deserializeIvf, partitionRows, probePartitions, type IvfIndex } from '../src/core/search/ivf.ts';
-import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, rowGroupStarts, toFloat32Array, toUint32Array } from '../src/core/data/parquet-read.ts';
-import { vectorBlockFromColumns } from '../src/core/search/dataset-search.ts';
+import { readIvfHead, searchIvfShards, type IvfHead } from '../src/core/search/ivf-remote.ts';
+import { readResultRows, RESULT_ROWS_MIN_FUNCTIONS, type ResultRow } from '../src/core/search/result-rows.ts';
+import { httpAsyncBuffer, readParquetColumns, readParquetMetadata, toUint32Array } from '../src/core/data/parquet-read.ts';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { WebGpuKnn } from '../src/core/search/knn-webgpu.ts';
 import { fetchChecked } from './shared/fetch-checked.ts';
@@ -46,6 +50,12 @@ export interface SearchRequest {
   k: number;
   /** IVF: visit only the nearest `nprobe` partitions (read by range requests); null = exact search. */
   nprobe?: number | null;
+  /**
+   * Read the results' names (qualname, repo, path) here, by range requests of the functions shards.
+   * Default: for data sets of RESULT_ROWS_MIN_FUNCTIONS functions or more, whose names the page
+   * does not hold.
+   */
+  names?: boolean;
 }
 
 export interface SearchProgress {
@@ -74,6 +84,12 @@ export interface SearchResponse {
   bytesFetched: number;
   /** IVF: partitions visited of all (null for exact search). */
   ivf: { nprobe: number; nlist: number } | null;
+  /** The results' names in rank order when this worker read them (null entries: no such id); else null. */
+  rows: (ResultRow | null)[] | null;
+  /** Reading those names: ms, bytes received (footers the first time included), row groups read. */
+  namesMs: number;
+  namesBytes: number;
+  namesGroups: number;
 }
 
 let base: URL | null = null;
@@ -138,95 +154,84 @@ function storedVector(v: LoadedVectors, id: number): Float32Array {
   throw new Error(`function ${id} has no vector in ${v.info.table}`);
 }
 
-// IVF: the partition index per embedding, and the partitioned shards opened for range reads. The
-// bytes a query reads are counted through `ivfBytes`, reset per query.
-const ivfIndexes = new Map<string, Promise<IvfIndex>>();
+// IVF: the partition index's head per embedding, and the partitioned shards opened for range
+// reads (footers read once). The bytes a query reads are counted through `ivfBytes`, reset per query.
+const ivfHeads = new Map<string, Promise<IvfHead>>();
 const ivfFiles = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
 const ivfBytes = { n: 0 };
 
-function ivfIndex(info: EmbeddingInfo): Promise<IvfIndex> {
+function ivfIndex(info: EmbeddingInfo): Promise<IvfHead> {
   const key = info.ivf!.index;
-  let p = ivfIndexes.get(key);
+  let p = ivfHeads.get(key);
   if (!p) {
     const f = manifest!.models[key]?.[0];
     if (!f) return Promise.reject(new Error(`the manifest lists no IVF index ${key}`));
-    p = fetchChecked(url(f), f, (n) => (ivfBytes.n += n)).then((b) => deserializeIvf(b));
-    p.catch(() => ivfIndexes.delete(key));
-    ivfIndexes.set(key, p);
+    p = readIvfHead(url(f), f, info.ivf!.head, { onBytes: (n) => (ivfBytes.n += n) }).then((r) => {
+      if (r.head.nlist !== info.ivf!.nlist || r.head.dim !== info.dim) {
+        throw new Error(`${f.path} holds ${r.head.nlist} partitions of ${r.head.dim} dimensions, the manifest says ${info.ivf!.nlist} of ${info.dim}`);
+      }
+      return r.head;
+    });
+    p.catch(() => ivfHeads.delete(key));
+    ivfHeads.set(key, p);
   }
   return p;
 }
 
-function ivfFile(f: ManifestFile): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
-  let p = ivfFiles.get(f.path);
+function openShard(cache: Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>, f: ManifestFile, onBytes: (n: number) => void): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
+  let p = cache.get(f.path);
   if (!p) {
     p = (async () => {
-      const file = httpAsyncBuffer(url(f), f.bytes, { onBytes: (n) => (ivfBytes.n += n) });
+      const file = httpAsyncBuffer(url(f), f.bytes, { onBytes });
       return { file, metadata: await readParquetMetadata(file, f.path) };
     })();
-    p.catch(() => ivfFiles.delete(f.path));
-    ivfFiles.set(f.path, p);
+    p.catch(() => cache.delete(f.path));
+    cache.set(f.path, p);
   }
   return p;
 }
 
-/**
- * IVF search: rank the centroids, then range-read and scan exactly the rows of the `nprobe`
- * nearest partitions (contiguous in the partition-sorted shards).
- */
+const ivfFile = (f: ManifestFile) => openShard(ivfFiles, f, (n) => (ivfBytes.n += n));
+
+/** IVF search: the index head, then only the probed partitions' row groups (core/search/ivf-remote.ts). */
 async function ivfRank(query: Float32Array, info: EmbeddingInfo, nprobe: number, k: number, metric: KnnMetric) {
   const index = await ivfIndex(info);
-  const shards = manifest!.tables[info.ivf!.table] ?? [];
-  const starts: number[] = [];
-  let acc = 0;
-  for (const f of shards) {
-    starts.push(acc);
-    acc += f.rows ?? 0;
-  }
-  const parts = probePartitions(index, query, Math.min(nprobe, index.nlist), metric);
-  // Probed partitions as row ranges of the partition-sorted table, then the row groups that hold
-  // them, each read once (two partitions often share a row group).
-  const ranges = Array.from(parts, (p) => partitionRows(index, p)).sort((x, y) => x.rowStart - y.rowStart);
-  const wanted = (pos: number): boolean => {
-    let lo = 0;
-    let hi = ranges.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const r = ranges[mid]!;
-      if (pos < r.rowStart) hi = mid - 1;
-      else if (pos >= r.rowEnd) lo = mid + 1;
-      else return true;
-    }
-    return false;
-  };
-  const q = new KnnQuery(query, k, metric);
-  let rows = 0;
-  for (let s = 0; s < shards.length; s++) {
-    const f = shards[s]!;
-    const first = starts[s]!;
-    const last = first + (f.rows ?? 0);
-    if (!ranges.some((r) => r.rowStart < last && r.rowEnd > first)) continue;
-    const { file, metadata } = await ivfFile(f);
-    const groupStarts = rowGroupStarts(metadata);
-    for (let g = 0; g + 1 < groupStarts.length; g++) {
-      const a = first + groupStarts[g]!;
-      const b = first + groupStarts[g + 1]!;
-      if (!ranges.some((r) => r.rowStart < b && r.rowEnd > a)) continue;
-      const { columns, rows: n } = await readParquetColumns(file, f.path, ['id', 'embedding', 'scale'], {
-        metadata,
-        rowStart: groupStarts[g]!,
-        rowEnd: groupStarts[g + 1]!,
-        utf8: false,
-      });
-      const keep: number[] = [];
-      for (let i = 0; i < n; i++) if (wanted(a + i)) keep.push(i);
-      const pick = <T,>(col: ArrayLike<T>) => keep.map((i) => col[i]!);
-      q.add(vectorBlockFromColumns(pick(toUint32Array(columns.id!)), pick(columns.embedding!), pick(toFloat32Array(columns.scale!)), info.dim, 'int8', f.path));
-      rows += keep.length;
-    }
-  }
-  const r = q.result();
-  return { ids: r.ids, distances: r.distances, rows, nprobe: parts.length, nlist: index.nlist, backend: q.usesSimd ? 'WASM SIMD' : 'JS' };
+  const r = await searchIvfShards(index, manifest!.tables[info.ivf!.table] ?? [], ivfFile, query, k, metric, nprobe);
+  return { ...r, backend: r.usesSimd ? 'WASM SIMD' : 'JS' };
+}
+
+// Result names for large data sets: functions shards opened for range reads (footers once) and
+// the repository names (repos.parquet, small, read once).
+const fnFiles = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
+let repoNames: Promise<Map<number, string>> | null = null;
+const namesBytes = { n: 0 };
+
+function loadRepoNames(): Promise<Map<number, string>> {
+  repoNames ??= (async () => {
+    const f = manifest!.tables.repos?.[0];
+    const out = new Map<number, string>();
+    if (!f) return out;
+    const file = httpAsyncBuffer(url(f), f.bytes, { onBytes: (n) => (namesBytes.n += n) });
+    const { columns } = await readParquetColumns(file, f.path, ['repo_id', 'name']);
+    const ids = toUint32Array(columns.repo_id!);
+    for (let i = 0; i < ids.length; i++) out.set(ids[i]!, String(columns.name![i] ?? ''));
+    return out;
+  })();
+  repoNames.catch(() => (repoNames = null));
+  return repoNames;
+}
+
+async function resultRows(ids: Uint32Array, req: SearchRequest): Promise<{ rows: (ResultRow | null)[] | null; ms: number; bytes: number; groups: number }> {
+  const want = req.names ?? (manifest!.counts.functions >= RESULT_ROWS_MIN_FUNCTIONS);
+  if (!want || ids.length === 0) return { rows: null, ms: 0, bytes: 0, groups: 0 };
+  const t0 = performance.now();
+  namesBytes.n = 0;
+  const [repos, r] = await Promise.all([
+    loadRepoNames(),
+    readResultRows(ids, manifest!.tables.functions ?? [], (f) => openShard(fnFiles, f, (n) => (namesBytes.n += n)), (id) => id.toString()),
+  ]);
+  for (const row of r.rows) if (row) row.repo = repos.get(Number(row.repo)) ?? `#${row.repo}`;
+  return { rows: r.rows, ms: Math.round(performance.now() - t0), bytes: namesBytes.n, groups: r.stats.groups };
 }
 
 let gpu: Promise<WebGpuKnn | null> | null = null;
@@ -277,6 +282,8 @@ async function ivfSearch(req: SearchRequest, info: EmbeddingInfo, report: (p: Se
   report({ phase: 'ranking', done: 0, total: req.nprobe ?? 0 });
   const r = await ivfRank(query, info, req.nprobe!, req.k, metric);
   const t3 = performance.now();
+  const bytes = ivfBytes.n;
+  const names = await resultRows(r.ids, req);
   return Comlink.transfer(
     {
       ids: r.ids,
@@ -291,8 +298,12 @@ async function ivfSearch(req: SearchRequest, info: EmbeddingInfo, report: (p: Se
       loadMs: 0,
       searchMs: Math.round(t3 - t2),
       scanned: r.rows,
-      bytesFetched: ivfBytes.n,
+      bytesFetched: bytes,
       ivf: { nprobe: r.nprobe, nlist: r.nlist },
+      rows: names.rows,
+      namesMs: names.ms,
+      namesBytes: names.bytes,
+      namesGroups: names.groups,
     },
     [r.ids.buffer, r.distances.buffer],
   );
@@ -303,6 +314,10 @@ const api = {
     manifest = validateManifest(m);
     base = new URL('.', manifestUrl);
     vectors.clear();
+    ivfHeads.clear();
+    ivfFiles.clear();
+    fnFiles.clear();
+    repoNames = null;
     tfidf = null;
     backend ??= chooseBackend();
     const embeddings = manifest.embeddings.map((e) => ({
@@ -349,6 +364,7 @@ const api = {
     const metric: KnnMetric = req.metric === 'cosine' ? { kind: 'cosine' } : { kind: 'minkowski', p: req.p };
     const result = await rank(query, loaded.blocks, req.k, metric, choice);
     const t3 = performance.now();
+    const names = await resultRows(result.ids, req);
     return Comlink.transfer(
       {
         ids: result.ids,
@@ -365,6 +381,10 @@ const api = {
         scanned: loaded.rows,
         bytesFetched: counter.bytes,
         ivf: null,
+        rows: names.rows,
+        namesMs: names.ms,
+        namesBytes: names.bytes,
+        namesGroups: names.groups,
       },
       [result.ids.buffer, result.distances.buffer],
     );

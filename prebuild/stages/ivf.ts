@@ -2,10 +2,18 @@
 // sample, every vector assigned to its nearest centroid, and the vectors written again sorted by
 // (partition, id) in small row groups, with the partition index beside them. The browser then
 // answers an IVF query by range-reading only the row groups of the partitions it probes.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.ts';
-import { assignToCentroids, buildIvfIndex, kmeansIvf, serializeIvf } from '../../src/core/search/ivf.ts';
+// The index is written in format 2 (core/search/ivf.ts): header, centroids and partition offsets
+// first, the id list after them; the manifest records the head's length and sha256 so the browser
+// reads just the head with one checked Range request.
+//
+// `npx tsx prebuild/stages/ivf.ts --rewrite-index DIR [--centroids float16|int8|float32]` rewrites
+// the index of an existing data set (format 1 or 2) in format 2 and updates its manifest, without
+// touching the shards: for data sets built before format 2 (the synthetic ones at millions of rows).
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sha256Hex, validateManifest, type EmbeddingInfo, type ManifestFile } from '../../src/core/data/manifest.ts';
+import { assignToCentroids, buildIvfIndex, deserializeIvf, kmeansIvf, serializeIvf, serializeIvfHead, type CentroidDtype, type IvfPartitions } from '../../src/core/search/ivf.ts';
 import { openDb } from '../duckdb.ts';
 import { writeFileAtomic } from '../fsutil.ts';
 import { describeFile, writeParquet } from '../parquet.ts';
@@ -19,6 +27,19 @@ import { readCodes } from './layout.ts';
 export const IVF_ROW_GROUP_ROWS = 2048;
 /** Rows per partitioned shard. */
 export const IVF_SHARD_ROWS = 65_536;
+
+/**
+ * How the index stores its centroids. float16 halves float32's bytes and ranks partitions the same
+ * way in the measured cases (test/unit/search/ivf-format.test.ts); int8 (+ a scale per centroid)
+ * quarters them at a small cost in probe agreement.
+ */
+export const IVF_CENTROID_DTYPE: CentroidDtype = 'float16';
+
+/** The manifest's `ivf.head` for an index: the head's byte length and sha256. */
+export async function ivfHeadRef(parts: IvfPartitions, dtype: CentroidDtype = IVF_CENTROID_DTYPE): Promise<{ bytes: number; sha256: string }> {
+  const head = serializeIvfHead(parts, dtype);
+  return { bytes: head.byteLength, sha256: await sha256Hex(head) };
+}
 
 export function ivfListCount(n: number): number {
   return Math.max(1, Math.min(4096, Math.round(Math.sqrt(n))));
@@ -49,7 +70,7 @@ export async function runIvf(outDir: string, embeddings: { info: EmbeddingInfo; 
       const key = `ivf-${info.model}`;
       const dir = `models/${key}`;
       await mkdir(join(outDir, dir), { recursive: true });
-      await writeFileAtomic(join(outDir, dir, 'index.bin'), serializeIvf(index));
+      await writeFileAtomic(join(outDir, dir, 'index.bin'), serializeIvf(index, { format: 2, centroids: IVF_CENTROID_DTYPE }));
       out.models[key] = [await describeFile(outDir, `${dir}/index.bin`)];
 
       // Row positions of ids (ids are sorted in c), to write vectors in partition order.
@@ -75,11 +96,68 @@ export async function runIvf(outDir: string, embeddings: { info: EmbeddingInfo; 
         if (n === 0) break;
       }
       out.tables[table] = files;
-      infos.push({ ...info, ivf: { table, index: key, nlist } });
+      infos.push({ ...info, ivf: { table, index: key, nlist, head: await ivfHeadRef(index) } });
     }
     out.facts = { ivf_embeddings: infos };
     return out;
   } finally {
     db.close();
   }
+}
+
+/**
+ * Rewrites every IVF index of the data set in `dataDir` in format 2 (head first, centroids as
+ * `dtype`, ids kept after the head) and records the head in its manifest.json. Shards are not
+ * touched. Returns the sizes before and after, per index.
+ */
+export async function rewriteIvfIndexes(dataDir: string, dtype: CentroidDtype = IVF_CENTROID_DTYPE): Promise<{ index: string; before: number; after: number; head: number }[]> {
+  const manifestPath = join(dataDir, 'manifest.json');
+  const manifest = validateManifest(JSON.parse(await readFile(manifestPath, 'utf8')));
+  const done: { index: string; before: number; after: number; head: number }[] = [];
+  for (const e of manifest.embeddings) {
+    if (!e.ivf) continue;
+    const f = manifest.models[e.ivf.index]?.[0];
+    if (!f) throw new Error(`the manifest lists no file for IVF index ${e.ivf.index}`);
+    const bytes = new Uint8Array(await readFile(join(dataDir, f.path)));
+    const got = await sha256Hex(bytes);
+    if (got !== f.sha256) throw new Error(`${f.path} does not match the manifest (sha256 ${got}, listed ${f.sha256}): refusing to rewrite it`);
+    const index = deserializeIvf(bytes);
+    if (index.nlist !== e.ivf.nlist) throw new Error(`${f.path} holds ${index.nlist} partitions, the manifest says ${e.ivf.nlist}`);
+    await writeFileAtomic(join(dataDir, f.path), serializeIvf(index, { format: 2, centroids: dtype }));
+    const head = await ivfHeadRef(index, dtype);
+    const described = await describeFile(dataDir, f.path);
+    manifest.models[e.ivf.index]![0] = { ...f, bytes: described.bytes, sha256: described.sha256 };
+    e.ivf.head = head;
+    done.push({ index: e.ivf.index, before: bytes.byteLength, after: described.bytes, head: head.bytes });
+  }
+  // Same form as stages/manifest.ts writes.
+  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 1)}\n`);
+  return done;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'rewrite-index': { type: 'string' }, centroids: { type: 'string', default: IVF_CENTROID_DTYPE }, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help || !values['rewrite-index']) {
+    process.stdout.write('Usage: npx tsx prebuild/stages/ivf.ts --rewrite-index DATA_DIR [--centroids float16|int8|float32]\nRewrites the data set\'s IVF partition indexes in format 2 (head first) and updates manifest.json; shards are untouched.\n');
+    if (!values.help) process.exitCode = 2;
+    return;
+  }
+  const dtype = values.centroids as CentroidDtype;
+  if (!['float16', 'int8', 'float32'].includes(dtype)) throw new Error(`--centroids must be float16, int8 or float32, got '${values.centroids}'`);
+  const t0 = performance.now();
+  const out = await rewriteIvfIndexes(resolve(values['rewrite-index']), dtype);
+  if (!out.length) throw new Error('the data set has no IVF index to rewrite');
+  for (const r of out) process.stdout.write(`ivf: ${r.index}: ${r.before} -> ${r.after} bytes; a query reads the first ${r.head} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`ivf: error: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
 }

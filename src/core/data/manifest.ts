@@ -28,8 +28,10 @@ export interface EmbeddingInfo {
    * The same vectors partitioned for IVF search: `table` holds them sorted by (partition, id) in
    * small row groups, so a query range-reads only the partitions it probes; `index` is the key into
    * `models` of the partition index (centroids + partition offsets, core/search/ivf.ts format).
+   * `head` (optional; format-2 indexes): the byte length and sha256 of the index file's head
+   * (header, centroids, offsets), which is all a query reads of it, by one Range request.
    */
-  ivf?: { table: string; index: string; nlist: number };
+  ivf?: { table: string; index: string; nlist: number; head?: { bytes: number; sha256: string } };
 }
 
 export interface LayoutInfo {
@@ -40,6 +42,24 @@ export interface LayoutInfo {
   dims: 2 | 3;
   /** Data-space bounds, so the map can fit the view before all points have loaded. */
   bounds: { min: number[]; max: number[] };
+  /**
+   * For large data sets (prebuild/stages/tiles.ts): a density pyramid and the points re-sorted by
+   * tile code, so the map draws aggregated cells first and range-reads only the visible points.
+   */
+  tiles?: LayoutTiles;
+}
+
+export interface LayoutTiles {
+  /** Table of the pyramid: level, tx, ty, count, cluster (the most common), x, y (means). */
+  table: string;
+  /** Table of the points sorted by tile code: id, x, y(, z), cluster, tile, repo_id, kind, docstyle, n_lines, name. */
+  points: string;
+  /** Finest level (2^levels cells per axis); the tile code is the Morton code of its cell. */
+  levels: number;
+  /** The square the cells tile, in layout units. */
+  extent: { x0: number; y0: number; size: number };
+  /** Inclusive tile-code range of each shard of `points`, in the table's order. */
+  code_ranges: [number, number][];
 }
 
 export interface Manifest {
@@ -105,6 +125,31 @@ function checkFile(v: unknown, where: string): ManifestFile {
   return v as unknown as ManifestFile;
 }
 
+/** A layout's optional tiles entry: listed tables, a sane extent and one code range per points shard. */
+function checkTiles(t: unknown, tables: Record<string, unknown>, where: string): void {
+  const bad = (why: string) => new ManifestError(`${where} is malformed: ${why}`, 'malformed');
+  if (!isRecord(t)) throw bad('not an object');
+  for (const key of ['table', 'points'] as const) {
+    const name = t[key];
+    if (typeof name !== 'string' || !Object.hasOwn(tables, name) || !Array.isArray(tables[name])) throw bad(`${key} names no table the manifest lists`);
+  }
+  const levels = t.levels;
+  if (typeof levels !== 'number' || !Number.isInteger(levels) || levels < 0 || levels > 15) throw bad('levels is not a whole number from 0 to 15');
+  const e = t.extent;
+  if (!isRecord(e) || ![e.x0, e.y0, e.size].every((v) => typeof v === 'number' && Number.isFinite(v)) || !((e.size as number) > 0)) {
+    throw bad('extent needs finite x0, y0 and a positive size');
+  }
+  const ranges = t.code_ranges;
+  const shards = tables[t.points as string] as unknown[];
+  const maxCode = 4 ** levels - 1;
+  if (!Array.isArray(ranges) || ranges.length !== shards.length) throw bad('code_ranges needs one range per points shard');
+  for (const r of ranges) {
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= maxCode) || r[0] > r[1]) {
+      throw bad(`code range ${JSON.stringify(r)} is not [lo, hi] within 0..${maxCode}`);
+    }
+  }
+}
+
 /**
  * Checks that parsed JSON is a manifest this code can read. Throws ManifestError with a sentence a
  * person can act on; never returns a half-valid object.
@@ -160,6 +205,7 @@ export function validateManifest(json: unknown): Manifest {
       throw new ManifestError(`layouts[${i}].bounds is malformed (min and max need ${l.dims} finite numbers)`, 'malformed');
     }
     if (typeof l.method !== 'string') throw new ManifestError(`layouts[${i}].method is not text`, 'malformed');
+    if (l.tiles !== undefined) checkTiles(l.tiles, json.tables, `layouts[${i}].tiles`);
   }
   // Embeddings: the search and train workers follow table, model_files and ivf to files.
   const listed = (where: Record<string, unknown>, key: unknown) => typeof key === 'string' && Object.hasOwn(where, key) && Array.isArray(where[key]);
@@ -176,6 +222,10 @@ export function validateManifest(json: unknown): Manifest {
     const ivf = e.ivf;
     if (ivf !== undefined && (!isRecord(ivf) || !listed(json.tables, ivf.table) || !listed(json.models, ivf.index) || typeof ivf.nlist !== 'number' || !Number.isInteger(ivf.nlist) || ivf.nlist <= 0)) {
       throw new ManifestError(`embeddings[${i}].ivf is malformed: it needs a listed table, a listed index and nlist`, 'malformed');
+    }
+    const head = isRecord(ivf) ? ivf.head : undefined;
+    if (head !== undefined && (!isRecord(head) || typeof head.bytes !== 'number' || !Number.isInteger(head.bytes) || head.bytes < 16 || typeof head.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(head.sha256))) {
+      throw new ManifestError(`embeddings[${i}].ivf.head is malformed: it needs a byte count (at least 16) and a sha256 hex digest`, 'malformed');
     }
   }
   if (!json.sources.every((v) => typeof v === 'string')) throw new ManifestError('manifest.json sources is not a list of text', 'malformed');

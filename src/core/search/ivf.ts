@@ -1,27 +1,38 @@
 // IVF (inverted file) search: vectors are partitioned by their nearest k-means centroid; a query
 // ranks the centroids and scans only the `nprobe` nearest partitions, exactly (knn.ts) within them.
-// On the web this is what makes search over hundreds of thousands of vectors cheap: the prebuild
-// writes shards sorted by partition, so a query range-reads only its partitions' rows. With nprobe
-// = all partitions IVF visits every row and equals exact search.
+// On the web this is what makes search over millions of vectors cheap: the prebuild writes shards
+// sorted by partition, so a query range-reads only its partitions' rows. With nprobe = all
+// partitions IVF visits every row and equals exact search.
 //
-// The partition index (centroids + which ids sit in which partition) is small: nlist x dim float32
-// plus 4 bytes per id. Its binary form is little-endian:
+// The partition index's binary forms are little-endian. Format 1 (older data sets):
 //   magic "IVF1" | u32 dim | u32 nlist | u32 count | f32 centroids[nlist*dim] | u32 offsets[nlist+1] | u32 ids[count]
+// Format 2 (written now) puts everything a query needs first, so a browser range-reads only that
+// "head" and never the id list (a partition's ids are the `id` column of the partitioned shards):
+//   magic "IVF2" | u32 dim | u32 nlist | u32 count | u32 centroid dtype (0 float32, 1 float16,
+//   2 int8 with one float32 scale per centroid) | u32 flags (bit 0: ids follow) | u32 headBytes |
+//   u32 0 | centroids (int8: f32 scales[nlist], then i8 codes[nlist*dim]; each part padded to 4
+//   bytes) | u32 offsets[nlist+1] | (flag) u32 ids[count]
+// headBytes is the byte length through the offsets: what a reader fetches (ivf-remote.ts).
 //
 // Clustering seam: kmeansIvf() below is a small seeded k-means (k-means++ on a sample, then Lloyd)
 // so this module stands alone. Callers with better centroids (the cluster module's k-means, or
 // clusters already computed for the map) pass them to assignToCentroids / buildIvfIndex instead.
+import { decodeFloat16, encodeFloat16 } from '../util/float16.ts';
 import { createRng } from '../util/random.ts';
 import { KnnQuery, prepareQuery, rowScore, type KnnMetric, type KnnResult, type VectorBlock } from './knn.ts';
 
-export interface IvfIndex {
+/** What a query needs of the index: the centroids to rank and where each partition's rows are. */
+export interface IvfPartitions {
   dim: number;
   nlist: number;
   /** nlist x dim, row-major. */
   centroids: Float32Array;
-  /** nlist + 1 offsets into ids: partition p holds ids[offsets[p] .. offsets[p+1]). */
+  /** nlist + 1 offsets into the partition-sorted rows: partition p is rows [offsets[p], offsets[p+1]). */
   offsets: Uint32Array;
-  /** Every id, grouped by partition, ascending within a partition. */
+}
+
+export interface IvfIndex extends IvfPartitions {
+  /** Every id, grouped by partition, ascending within a partition (ids[offsets[p] .. offsets[p+1])). */
   ids: Uint32Array;
 }
 
@@ -204,7 +215,7 @@ export function partitionOrder(assignments: Uint32Array, ids?: Uint32Array): Uin
 }
 
 /** The rows of a partition: the contiguous range [rowStart, rowEnd) of partition-sorted shards. */
-export function partitionRows(index: IvfIndex, partition: number): { rowStart: number; rowEnd: number } {
+export function partitionRows(index: IvfPartitions, partition: number): { rowStart: number; rowEnd: number } {
   return { rowStart: index.offsets[partition], rowEnd: index.offsets[partition + 1] };
 }
 
@@ -212,7 +223,7 @@ export function partitionRows(index: IvfIndex, partition: number): { rowStart: n
  * The `nprobe` partitions to visit for a query, nearest first, by the query's own metric to the
  * centroids (cosine: against the centroid's direction). Empty partitions are skipped.
  */
-export function probePartitions(index: IvfIndex, query: ArrayLike<number>, nprobe: number, metric: KnnMetric): Uint32Array {
+export function probePartitions(index: IvfPartitions, query: ArrayLike<number>, nprobe: number, metric: KnnMetric): Uint32Array {
   const q = prepareQuery(query, metric);
   const dim = index.dim;
   const scores: { p: number; s: number }[] = [];
@@ -280,12 +291,117 @@ export function recallAtK(exact: Uint32Array, approx: Uint32Array, k = exact.len
 }
 
 const MAGIC = 0x31465649; // "IVF1" little-endian
+const MAGIC2 = 0x32465649; // "IVF2"
+/** Bytes of format 2's fixed header. */
+export const IVF2_HEADER_BYTES = 32;
+/** Bytes of the largest fixed header, enough to tell a format and the head's length. */
+export const IVF_HEADER_BYTES = IVF2_HEADER_BYTES;
 
+/** How format 2 stores the centroids. */
+export type CentroidDtype = 'float32' | 'float16' | 'int8';
+const DTYPE_CODE: Record<CentroidDtype, number> = { float32: 0, float16: 1, int8: 2 };
+const DTYPES: CentroidDtype[] = ['float32', 'float16', 'int8'];
+
+/** Format-1 size (header, float32 centroids, offsets, ids). */
 export function ivfIndexBytes(index: IvfIndex): number {
   return 16 + 4 * (index.centroids.length + index.offsets.length + index.ids.length);
 }
 
-export function serializeIvf(index: IvfIndex): Uint8Array {
+const pad4 = (n: number): number => (n + 3) & ~3;
+
+/** Bytes the centroids take in format 2. */
+function centroidBytes(nlist: number, dim: number, dtype: CentroidDtype): number {
+  if (dtype === 'float32') return 4 * nlist * dim;
+  if (dtype === 'float16') return pad4(2 * nlist * dim);
+  return 4 * nlist + pad4(nlist * dim);
+}
+
+/** Bytes of a format-2 head (header + centroids + offsets): what a query reads of the index. */
+export function ivfHeadBytes(nlist: number, dim: number, dtype: CentroidDtype): number {
+  return IVF2_HEADER_BYTES + centroidBytes(nlist, dim, dtype) + 4 * (nlist + 1);
+}
+
+export interface SerializeIvfOptions {
+  /** 1: the original layout (float32 centroids, ids always). 2 (default 1): head first, centroids in `centroids`, ids optional. */
+  format?: 1 | 2;
+  /** Format 2: how the centroids are stored (default float16). */
+  centroids?: CentroidDtype;
+  /** Format 2: append the id list (default true; the browser never reads it). */
+  ids?: boolean;
+}
+
+/** One centroid row as int8 codes with one scale (value ~ code x scale), max-abs scaling. */
+function quantizeRow(src: Float32Array, o: number, dim: number, codes: Int8Array): number {
+  let maxAbs = 0;
+  for (let j = 0; j < dim; j++) maxAbs = Math.max(maxAbs, Math.abs(src[o + j]!));
+  const scale = maxAbs / 127;
+  if (scale === 0) return 0;
+  const inv = 1 / scale;
+  for (let j = 0; j < dim; j++) codes[o + j] = Math.round(src[o + j]! * inv);
+  return scale;
+}
+
+/** The centroids as the reader will see them after storing them as `dtype` (for recall checks). */
+export function storedCentroids(centroids: Float32Array, dim: number, dtype: CentroidDtype): Float32Array {
+  if (dtype === 'float32') return centroids.slice();
+  if (dtype === 'float16') return decodeFloat16(encodeFloat16(centroids));
+  const nlist = Math.floor(centroids.length / dim);
+  const codes = new Int8Array(nlist * dim);
+  const out = new Float32Array(nlist * dim);
+  for (let c = 0; c < nlist; c++) {
+    const s = Math.fround(quantizeRow(centroids, c * dim, dim, codes));
+    for (let j = 0; j < dim; j++) out[c * dim + j] = codes[c * dim + j]! * s;
+  }
+  return out;
+}
+
+/**
+ * Format-2 header and head (header + centroids + offsets) for an index whose ids a writer streams
+ * after it (the synthetic generator appends 20 million ids from disk). `count` = offsets[nlist].
+ */
+export function serializeIvfHead(parts: IvfPartitions, dtype: CentroidDtype = 'float16', withIds = true): Uint8Array {
+  const { dim, nlist } = parts;
+  if (parts.centroids.length !== nlist * dim) throw new RangeError(`IVF index: ${parts.centroids.length} centroid values, expected ${nlist} x ${dim}`);
+  if (parts.offsets.length !== nlist + 1) throw new RangeError(`IVF index: ${parts.offsets.length} offsets, expected ${nlist + 1}`);
+  const headBytes = ivfHeadBytes(nlist, dim, dtype);
+  const bytes = new Uint8Array(headBytes);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(0, MAGIC2, true);
+  v.setUint32(4, dim, true);
+  v.setUint32(8, nlist, true);
+  v.setUint32(12, parts.offsets[nlist]!, true);
+  v.setUint32(16, DTYPE_CODE[dtype], true);
+  v.setUint32(20, withIds ? 1 : 0, true);
+  v.setUint32(24, headBytes, true);
+  let o = IVF2_HEADER_BYTES;
+  if (dtype === 'float32') {
+    for (const x of parts.centroids) { v.setFloat32(o, x, true); o += 4; }
+  } else if (dtype === 'float16') {
+    for (const h of encodeFloat16(parts.centroids)) { v.setUint16(o, h, true); o += 2; }
+    o = pad4(o);
+  } else {
+    const codes = new Int8Array(nlist * dim);
+    for (let c = 0; c < nlist; c++) { v.setFloat32(o, quantizeRow(parts.centroids, c * dim, dim, codes), true); o += 4; }
+    bytes.set(new Uint8Array(codes.buffer), o);
+    o = pad4(o + codes.length);
+  }
+  for (const x of parts.offsets) { v.setUint32(o, x, true); o += 4; }
+  if (o !== headBytes) throw new Error(`IVF head: wrote ${o} bytes, expected ${headBytes}`);
+  return bytes;
+}
+
+export function serializeIvf(index: IvfIndex, opts: SerializeIvfOptions = {}): Uint8Array {
+  if ((opts.format ?? 1) === 2) {
+    const withIds = opts.ids ?? true;
+    const head = serializeIvfHead(index, opts.centroids ?? 'float16', withIds);
+    if (!withIds) return head;
+    const out = new Uint8Array(head.length + 4 * index.ids.length);
+    out.set(head);
+    const v = new DataView(out.buffer);
+    let o = head.length;
+    for (const x of index.ids) { v.setUint32(o, x, true); o += 4; }
+    return out;
+  }
   const bytes = new Uint8Array(ivfIndexBytes(index));
   const v = new DataView(bytes.buffer);
   v.setUint32(0, MAGIC, true);
@@ -299,23 +415,104 @@ export function serializeIvf(index: IvfIndex): Uint8Array {
   return bytes;
 }
 
-export function deserializeIvf(bytes: Uint8Array): IvfIndex {
+/** What the fixed header of an index file says. */
+export interface IvfHeader {
+  format: 1 | 2;
+  dim: number;
+  nlist: number;
+  /** Rows (ids) the partitions hold. */
+  count: number;
+  centroidDtype: CentroidDtype;
+  /** Whether the file holds the id list after the head. */
+  hasIds: boolean;
+  /** Bytes from the file's start through the offsets: all a query needs. */
+  headBytes: number;
+  /** The whole file's size as the header implies it. */
+  totalBytes: number;
+}
+
+/** Thrown for bytes that are not an IVF index or disagree with themselves. */
+export class IvfFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IvfFormatError';
+  }
+}
+
+const MAX_DIM = 1 << 16;
+const MAX_NLIST = 1 << 22;
+
+/** Parses the fixed header (the first 16 bytes for format 1, 32 for format 2). */
+export function parseIvfHeader(bytes: Uint8Array): IvfHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 16 || v.getUint32(0, true) !== MAGIC) throw new Error('not an IVF index (bad magic)');
+  if (bytes.byteLength < 16) throw new IvfFormatError(`not an IVF index: ${bytes.byteLength} bytes is shorter than any header`);
+  const magic = v.getUint32(0, true);
+  if (magic !== MAGIC && magic !== MAGIC2) throw new IvfFormatError('not an IVF index (bad magic)');
   const dim = v.getUint32(4, true);
   const nlist = v.getUint32(8, true);
   const count = v.getUint32(12, true);
-  const need = 16 + 4 * (nlist * dim + nlist + 1 + count);
-  if (bytes.byteLength !== need) throw new Error(`IVF index is ${bytes.byteLength} bytes, its header says ${need}`);
-  let o = 16;
+  if (dim < 1 || dim > MAX_DIM) throw new IvfFormatError(`IVF index header: dim ${dim} is out of range`);
+  if (nlist < 1 || nlist > MAX_NLIST) throw new IvfFormatError(`IVF index header: nlist ${nlist} is out of range`);
+  if (magic === MAGIC) {
+    const headBytes = 16 + 4 * (nlist * dim + nlist + 1);
+    return { format: 1, dim, nlist, count, centroidDtype: 'float32', hasIds: true, headBytes, totalBytes: headBytes + 4 * count };
+  }
+  if (bytes.byteLength < IVF2_HEADER_BYTES) throw new IvfFormatError(`IVF index (format 2): ${bytes.byteLength} bytes is shorter than its ${IVF2_HEADER_BYTES}-byte header`);
+  const code = v.getUint32(16, true);
+  const centroidDtype = DTYPES[code];
+  if (!centroidDtype) throw new IvfFormatError(`IVF index header: unknown centroid dtype ${code}`);
+  const flags = v.getUint32(20, true);
+  if (flags > 1) throw new IvfFormatError(`IVF index header: unknown flags ${flags}`);
+  const headBytes = v.getUint32(24, true);
+  const want = ivfHeadBytes(nlist, dim, centroidDtype);
+  if (headBytes !== want) throw new IvfFormatError(`IVF index header: head of ${headBytes} bytes, its dim/nlist/dtype imply ${want}`);
+  const hasIds = (flags & 1) === 1;
+  return { format: 2, dim, nlist, count, centroidDtype, hasIds, headBytes, totalBytes: headBytes + (hasIds ? 4 * count : 0) };
+}
+
+/**
+ * The centroids and offsets from the first `headBytes` bytes of an index file (more may follow;
+ * they are not read). Offsets must rise from 0 to count.
+ */
+export function parseIvfHead(bytes: Uint8Array): IvfHeader & IvfPartitions {
+  const h = parseIvfHeader(bytes);
+  if (bytes.byteLength < h.headBytes) throw new IvfFormatError(`IVF index head is ${h.headBytes} bytes, got ${bytes.byteLength}`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { dim, nlist } = h;
   const centroids = new Float32Array(nlist * dim);
-  for (let i = 0; i < centroids.length; i++, o += 4) centroids[i] = v.getFloat32(o, true);
+  let o = h.format === 1 ? 16 : IVF2_HEADER_BYTES;
+  if (h.centroidDtype === 'float32') {
+    for (let i = 0; i < centroids.length; i++, o += 4) centroids[i] = v.getFloat32(o, true);
+  } else if (h.centroidDtype === 'float16') {
+    const half = new Uint16Array(centroids.length);
+    for (let i = 0; i < half.length; i++, o += 2) half[i] = v.getUint16(o, true);
+    decodeFloat16(half, centroids);
+    o = pad4(o);
+  } else {
+    const codesAt = o + 4 * nlist;
+    for (let c = 0; c < nlist; c++) {
+      const s = v.getFloat32(o + 4 * c, true);
+      for (let j = 0; j < dim; j++) centroids[c * dim + j] = v.getInt8(codesAt + c * dim + j) * s;
+    }
+    o = pad4(codesAt + nlist * dim);
+  }
   const offsets = new Uint32Array(nlist + 1);
-  for (let i = 0; i < offsets.length; i++, o += 4) offsets[i] = v.getUint32(o, true);
-  const ids = new Uint32Array(count);
-  for (let i = 0; i < count; i++, o += 4) ids[i] = v.getUint32(o, true);
-  if (offsets[nlist] !== count) throw new Error('IVF index offsets do not cover its ids');
-  return { dim, nlist, centroids, offsets, ids };
+  for (let i = 0; i <= nlist; i++, o += 4) offsets[i] = v.getUint32(o, true);
+  if (offsets[0] !== 0 || offsets[nlist] !== h.count) throw new IvfFormatError(`IVF index offsets run from ${offsets[0]} to ${offsets[nlist]}, expected 0 to ${h.count}`);
+  for (let p = 0; p < nlist; p++) if (offsets[p + 1]! < offsets[p]!) throw new IvfFormatError(`IVF index offsets fall at partition ${p}`);
+  return { ...h, centroids, offsets };
+}
+
+/** A whole index file (either format) with its id list. */
+export function deserializeIvf(bytes: Uint8Array): IvfIndex {
+  const h = parseIvfHeader(bytes);
+  if (!h.hasIds) throw new IvfFormatError('this IVF index holds no id list (format 2 without ids): a partition\'s ids are the id column of the partitioned shards');
+  if (bytes.byteLength !== h.totalBytes) throw new IvfFormatError(`IVF index is ${bytes.byteLength} bytes, its header says ${h.totalBytes}`);
+  const head = parseIvfHead(bytes);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ids = new Uint32Array(h.count);
+  for (let i = 0, o = h.headBytes; i < h.count; i++, o += 4) ids[i] = v.getUint32(o, true);
+  return { dim: h.dim, nlist: h.nlist, centroids: head.centroids, offsets: head.offsets, ids };
 }
 
 /**

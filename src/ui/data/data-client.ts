@@ -252,3 +252,28 @@ export async function trainVaeInWorker(
   const { remote } = await trainWorker();
   return (await remote.train(JSON.parse(JSON.stringify(req)) as TrainRequest, callback(onEpoch), callback(onStep))) as TrainResult;
 }
+
+// ---- the map at scale (issue 9): density pyramid, points of the tiles in view, result positions ----
+import type { PointChunk, PointsResponse, ScaleInfo } from '../../../workers/data.ts';
+import type { Pyramid } from '../../core/map/tiles.ts';
+export type { PointChunk, PointsResponse, ScaleInfo, Pyramid };
+
+/** Whether the data set opened in scale mode (density tiles, points on zoom); null when it did not. */
+export function getScaleInfo(): Promise<ScaleInfo | null> {
+  return api().scaleInfo() as Promise<ScaleInfo | null>;
+}
+
+/** The layout's density pyramid (scale mode). */
+export function getPyramid(): Promise<Pyramid> {
+  return api().pyramid() as Promise<Pyramid>;
+}
+
+/** The points of the tile-code ranges in view that the map does not hold yet (scale mode). */
+export function loadScalePoints(ranges: [number, number][], have: string[], token: number, maxRows: number): Promise<PointsResponse> {
+  return api().scalePoints(ranges, have, token, maxRows) as Promise<PointsResponse>;
+}
+
+/** x, y of functions by id, read from the layout's shards (scale mode: results not loaded, fly-to). */
+export function getPositions(ids: Uint32Array): Promise<{ ids: Uint32Array; positions: Float32Array }> {
+  return api().positionsOf(ids) as Promise<{ ids: Uint32Array; positions: Float32Array }>;
+}
