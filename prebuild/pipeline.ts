@@ -183,7 +183,7 @@ export async function runPrebuild(opts: PrebuildOptions): Promise<PrebuildResult
 
   // IVF partitions of every embedding, for searches that read only the partitions they probe.
   const embedStages = [embedOut, ...(jinaOut ? [jinaOut] : [])];
-  const ivfOut = await stage('ivf', sha256Text('ivf-v1', ...embedStages.map(outputsDigest)), () =>
+  const ivfOut = await stage('ivf', sha256Text('ivf-v2', ...embedStages.map(outputsDigest)), () =>
     runIvf(
       outDir,
       embedStages.map((s) => {

@@ -4,20 +4,26 @@
 //
 // Why it is exact: every decision the reference makes (nearest centroid by squared L2 summed in
 // float64, the nprobe nearest partitions, the k nearest rows by (score, id)) is first made
-// approximately with float32 GEMM (core/cluster/simd.ts, WebAssembly SIMD), whose rounding error has
-// a proven bound E (|fl32(x.y) - x.y| <= n u |x| |y| for n terms in any summation order, u = 2^-24,
-// plus float64 slack). Anything whose approximate value is within 2E of the approximate k-th best
-// could be among the true k best, so exactly those candidates are recomputed with the reference's own
-// float64 arithmetic (the same loops, or KnnQuery itself) and ranked by the reference's total order.
-// A candidate set that contains every true winner, ranked exactly, gives the reference's answer:
-// ties, NaNs and all. Queries are batched by partition so one GEMM serves many queries (the reference
-// scans ~8 partitions of int8 rows per query in float64, one query at a time).
+// approximately with WebAssembly SIMD GEMM, whose error has a proven bound E: float32 for k-means and
+// the probes (core/cluster/simd.ts; |fl32(x.y) - x.y| <= n u |x| |y| for n terms in any summation
+// order, u = 2^-24, plus float64 slack), and exact int16 dot products for the partition scans
+// (summaries-gemm-i16.wat: the rows' stored int8 codes against the query quantised to int8, whose
+// residual bounds the error). Anything whose approximate value is within 2E of the approximate k-th
+// best could be among the true k best, so exactly those candidates are recomputed with the
+// reference's own float64 arithmetic (the same loops, or KnnQuery itself) and ranked by the
+// reference's total order. A candidate set that contains every true winner, ranked exactly, gives the
+// reference's answer: ties, NaNs and all. Queries are batched by partition so one GEMM serves many
+// queries (the reference scans ~8 partitions of int8 rows per query in float64, one at a time).
+//
+// On the full corpus (578k functions: 350k queries against 226k documented rows, 256-d TF-IDF/SVD,
+// nlist 475, nprobe 8) the stage went from 556 s to 52 s on this 2-core machine (92 CPU-seconds).
 //
 // Where WebAssembly SIMD is missing, or inputs are not finite, the reference functions run instead.
 import { SIMD_DOT_WASM_BASE64 } from '../src/core/cluster/simd.ts';
 import { buildInMemoryIvf, buildIvfIndex, partitionOrder, searchIvf, type IvfIndex, type KMeansOptions, type KMeansResult } from '../src/core/search/ivf.ts';
 import { KnnQuery, prepareQuery, type KnnMetric, type KnnResult, type VectorBlock } from '../src/core/search/knn.ts';
 import { createRng } from '../src/core/util/random.ts';
+import type { PackedResults } from './summaries-protocol.ts';
 
 type Int8Block = Extract<VectorBlock, { kind: 'int8' }>;
 
@@ -26,6 +32,8 @@ const COSINE: KnnMetric = { kind: 'cosine' };
 const U32 = 2 ** -24;
 /** Rows per GEMM block in the nearest-centroid search. */
 const NEAREST_BLOCK = 256;
+/** Absolute slack for the float64 roundings of 1 - s x (a few 1e-16). */
+const ABS_SLACK = 1e-12;
 /** Queries per GEMM tile in the partition scans. */
 const QUERY_TILE = 256;
 
@@ -69,7 +77,50 @@ export class Gemm {
   }
 }
 
+/**
+ * Integer GEMM for the partition scans: summaries-gemm-i16.wat (beside this file) assembled with
+ * wabt 1.0.32 (`wat2wasm summaries-gemm-i16.wat`; a unit test checks these bytes when it is installed).
+ * out[r * cols + c] = sum_t a[r * inner + t] * b[c * inner + t] over int16, exact in int32.
+ */
+export const GEMM_I16_WASM_BASE64 = 'AGFzbQEAAAABFgNgAXsBf2ADf39/AX9gBn9/f39/fwADBAMAAQIFAwEAAQcYAgZtZW1vcnkCAAtnZW1tX250X2kxNgACCpIHAxkAIAD9GwAgAP0bAWogAP0bAiAA/RsDamoLPAIBfwF7AkADQCADIAJPDQEgBCAAIANq/QAEACABIANq/QAEAP26Af2uASEEIANBEGohAwwACwsgBBAAC7gGAg9/C3sgBUEBdCEGIARBAnQhBwJAA0AgCEEEaiADSw0BIAAgCCAGbGohCyALIAZqIQwgDCAGaiENIA0gBmohDiACIAggB2xqIREgESAHaiESIBIgB2ohEyATIAdqIRRBACEJAkADQCAJQQJqIARLDQEgASAJIAZsaiEPIA8gBmohEP0MAAAAAAAAAAAAAAAAAAAAACEY/QwAAAAAAAAAAAAAAAAAAAAAIRn9DAAAAAAAAAAAAAAAAAAAAAAhGv0MAAAAAAAAAAAAAAAAAAAAACEb/QwAAAAAAAAAAAAAAAAAAAAAIRz9DAAAAAAAAAAAAAAAAAAAAAAhHf0MAAAAAAAAAAAAAAAAAAAAACEe/QwAAAAAAAAAAAAAAAAAAAAAIR9BACEKAkADQCAKIAZPDQEgDyAKav0ABAAhFSAQIApq/QAEACEWIAsgCmr9AAQAIRcgGCAXIBX9ugH9rgEhGCAZIBcgFv26Af2uASEZIAwgCmr9AAQAIRcgGiAXIBX9ugH9rgEhGiAbIBcgFv26Af2uASEbIA0gCmr9AAQAIRcgHCAXIBX9ugH9rgEhHCAdIBcgFv26Af2uASEdIA4gCmr9AAQAIRcgHiAXIBX9ugH9rgEhHiAfIBcgFv26Af2uASEfIApBEGohCgwACwsgESAJQQJ0aiAYEAA2AgAgESAJQQJ0aiAZEAA2AgQgEiAJQQJ0aiAaEAA2AgAgEiAJQQJ0aiAbEAA2AgQgEyAJQQJ0aiAcEAA2AgAgEyAJQQJ0aiAdEAA2AgQgFCAJQQJ0aiAeEAA2AgAgFCAJQQJ0aiAfEAA2AgQgCUECaiEJDAALCyAJIARJBEAgASAJIAZsaiEPIBEgCUECdGogCyAPIAYQATYCACASIAlBAnRqIAwgDyAGEAE2AgAgEyAJQQJ0aiANIA8gBhABNgIAIBQgCUECdGogDiAPIAYQATYCAAsgCEEEaiEIDAALCwJAA0AgCCADTw0BIAAgCCAGbGohCyACIAggB2xqIRFBACEJAkADQCAJIARPDQEgESAJQQJ0aiALIAEgCSAGbGogBhABNgIAIAlBAWohCQwACwsgCEEBaiEIDAALCws=';
+
+/** A private instance of the int16 gemm_nt_i16 kernel. */
+export class GemmI16 {
+  private readonly memory: WebAssembly.Memory;
+  private readonly fn: (a: number, b: number, out: number, rows: number, cols: number, inner: number) => void;
+
+  private constructor(memory: WebAssembly.Memory, fn: GemmI16['fn']) {
+    this.memory = memory;
+    this.fn = fn;
+  }
+
+  static create(): GemmI16 | null {
+    const wa = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
+    if (!wa) return null;
+    try {
+      const bytes = Uint8Array.from(atob(GEMM_I16_WASM_BASE64), (c) => c.charCodeAt(0));
+      if (!wa.validate(bytes)) return null;
+      const inst = new wa.Instance(new wa.Module(bytes), {});
+      return new GemmI16(inst.exports.memory as WebAssembly.Memory, inst.exports.gemm_nt_i16 as GemmI16['fn']);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The memory, grown to at least `bytes` (views of the old buffer go stale on growth). */
+  reserve(bytes: number): ArrayBuffer {
+    if (bytes > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / 65536));
+    return this.memory.buffer;
+  }
+
+  /** Byte offsets (multiples of 16); `inner` int16 values per row, a multiple of 8. */
+  nt(aByte: number, bByte: number, outByte: number, rows: number, cols: number, inner: number): void {
+    this.fn(aByte, bByte, outByte, rows, cols, inner);
+  }
+}
+
 const strideOf = (dim: number): number => (dim + 3) & ~3;
+const stride8Of = (dim: number): number => (dim + 7) & ~7;
 
 /** |fl32 dot - exact dot| <= gamma * |x| |y| for vectors of `stride` terms (with slack for 1 / (1 - n u)). */
 const gammaOf = (stride: number): number => 1.05 * (stride + 8) * U32;
@@ -170,15 +221,29 @@ export function nearestCentroids(gemm: Gemm, rows: Float32Array, n: number, cent
 }
 
 /** kmeansIvf() (core/search/ivf.ts) with the Lloyd assignments through nearestCentroids(): the same centroids bit for bit. */
-export function kmeansIvfFast(gemm: Gemm, rows: Float32Array, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
-  const n = Math.floor(rows.length / dim);
+export function kmeansIvfFast(gemm: Gemm, source: Float32Array | Int8Block, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
+  // The rows as kmeansIvf() reads them: float32, or int8 dequantised to float32 (row by row, only
+  // those sampled: the whole block in float32 is never needed).
+  const n = source instanceof Float32Array ? Math.floor(source.length / dim) : source.ids.length;
+  const rowInto = (r: number, dst: Float32Array, o: number): void => {
+    if (source instanceof Float32Array) dst.set(source.subarray(r * dim, (r + 1) * dim), o);
+    else {
+      const s = source.scales[r];
+      for (let j = 0; j < dim; j++) dst[o + j] = source.codes[r * dim + j] * s;
+    }
+  };
   if (!(k >= 1) || !Number.isInteger(k)) throw new RangeError(`k must be a positive integer, got ${k}`);
   if (n === 0) throw new RangeError('k-means needs at least one row');
   const rng = createRng(opts.seed ?? 0);
   const want = Math.min(n, opts.sample ?? 20000);
   let sample: Float32Array;
-  if (want === n) sample = rows.subarray(0, n * dim);
-  else {
+  if (want === n) {
+    if (source instanceof Float32Array) sample = source.subarray(0, n * dim);
+    else {
+      sample = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) rowInto(i, sample, i * dim);
+    }
+  } else {
     const pos = new Uint32Array(n).map((_, i) => i);
     for (let i = 0; i < want; i++) {
       const j = i + rng.int(n - i);
@@ -188,22 +253,60 @@ export function kmeansIvfFast(gemm: Gemm, rows: Float32Array, dim: number, k: nu
     }
     const chosen = pos.subarray(0, want).sort();
     sample = new Float32Array(want * dim);
-    for (let i = 0; i < want; i++) sample.set(rows.subarray(chosen[i] * dim, (chosen[i] + 1) * dim), i * dim);
+    for (let i = 0; i < want; i++) rowInto(chosen[i], sample, i * dim);
   }
   const m = want;
   const kk = Math.min(k, m);
   const centroids = new Float32Array(k * dim);
-  // k-means++ seeding: the reference's float64 loop as is (its sums decide the picks).
+  // k-means++ seeding: d2[i] = min over centres of the reference's float64 sqDist, which decides the
+  // picks. A new centre's distance is computed exactly only where GEMM cannot rule out d < d2[i].
   const d2 = new Float64Array(m).fill(Infinity);
   const first = rng.int(m);
   centroids.set(sample.subarray(first * dim, (first + 1) * dim), 0);
+  const stride = strideOf(dim);
+  const sNorm = new Float64Array(m);
+  let finite = true;
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += sample[i * dim + j] * sample[i * dim + j];
+    sNorm[i] = s;
+    if (!Number.isFinite(s)) finite = false;
+  }
+  const sOff = 0;
+  const cOff = m * stride;
+  const outOff = cOff + stride;
+  let mem: Float32Array | null = null;
+  if (finite && kk > 1) {
+    mem = gemm.reserve(outOff + m);
+    mem.fill(0, 0, outOff);
+    for (let i = 0; i < m; i++) mem.set(sample.subarray(i * dim, (i + 1) * dim), sOff + i * stride);
+  }
+  const gamma2 = 2 * gammaOf(stride);
+  const slack = (dim + 8) * 2 ** -50;
+  const sLen = sNorm.map(Math.sqrt);
   for (let c = 1; c < kk; c++) {
     let total = 0;
     const co = (c - 1) * dim;
-    for (let i = 0; i < m; i++) {
-      const d = sqDist(sample, i * dim, centroids, co, dim);
-      if (d < d2[i]) d2[i] = d;
-      total += d2[i];
+    let cn = 0;
+    for (let j = 0; j < dim; j++) cn += centroids[co + j] * centroids[co + j];
+    if (mem && Number.isFinite(cn)) {
+      mem.set(centroids.subarray(co, co + dim), cOff);
+      gemm.nt(cOff, sOff, outOff, 1, m, stride);
+      const cl = Math.sqrt(cn);
+      for (let i = 0; i < m; i++) {
+        // approx - its error bound <= exact: when that is already >= d2[i], d < d2[i] is impossible.
+        if (sNorm[i] + cn - 2 * mem[outOff + i] - gamma2 * sLen[i] * cl - slack * (sNorm[i] + cn) < d2[i]) {
+          const d = sqDist(sample, i * dim, centroids, co, dim);
+          if (d < d2[i]) d2[i] = d;
+        }
+        total += d2[i];
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const d = sqDist(sample, i * dim, centroids, co, dim);
+        if (d < d2[i]) d2[i] = d;
+        total += d2[i];
+      }
     }
     let pick = m - 1;
     if (total > 0) {
@@ -276,14 +379,14 @@ export interface BatchIndex {
   ivf: IvfIndex | null;
 }
 
-function dequantize(block: Int8Block): Float32Array {
-  const out = new Float32Array(block.codes.length);
+/** Rows [start, start + count) of an int8 block as float32 (code x scale, as ivf.ts dequantises) into out. */
+function dequantizeInto(block: Int8Block, start: number, count: number, out: Float32Array): void {
   const dim = block.dim;
-  for (let r = 0; r < block.ids.length; r++) {
-    const s = block.scales[r];
-    for (let j = 0; j < dim; j++) out[r * dim + j] = block.codes[r * dim + j] * s;
+  for (let r = 0; r < count; r++) {
+    const s = block.scales[start + r];
+    const o = (start + r) * dim;
+    for (let j = 0; j < dim; j++) out[r * dim + j] = block.codes[o + j] * s;
   }
-  return out;
 }
 
 /**
@@ -302,11 +405,17 @@ export function buildIvfBatchIndex(block: Int8Block, nlist: number, nprobe: numb
     const scales = new Float32Array(all.scales.buffer, all.scales.byteOffset, whole);
     return { dim, offsets: ref.index.offsets, ids: ref.index.ids, codes, scales, nprobe, ivf: ref.index };
   }
-  const rows = dequantize(block);
-  const { centroids } = kmeansIvfFast(gemm, rows, dim, nlist, opts);
+  const { centroids } = kmeansIvfFast(gemm, block, dim, nlist, opts);
   const n = block.ids.length;
   const assignments = new Uint32Array(n);
-  nearestCentroids(gemm, rows, n, centroids, Math.floor(centroids.length / dim), dim, assignments, null);
+  // assignToCentroids(): each row dequantised to float32, its nearest centroid (a block at a time).
+  const step = 8192;
+  const scratch = new Float32Array(Math.min(step, n) * dim);
+  for (let a = 0; a < n; a += step) {
+    const b = Math.min(step, n - a);
+    dequantizeInto(block, a, b, scratch);
+    nearestCentroids(gemm, scratch, b, centroids, Math.floor(centroids.length / dim), dim, assignments.subarray(a, a + b), null);
+  }
   const index = buildIvfIndex(block.ids, assignments, centroids, dim);
   const order = partitionOrder(assignments, block.ids);
   const codes = new Int8Array(n * dim);
@@ -316,6 +425,26 @@ export function buildIvfBatchIndex(block: Int8Block, nlist: number, nprobe: numb
     scales[i] = block.scales[order[i]];
   }
   return { dim, offsets: index.offsets, ids: index.ids, codes, scales, nprobe, ivf: index };
+}
+
+/** A copy of an index in shared memory, for threads to search without copies of their own. */
+export function sharedBatchIndex(x: BatchIndex): BatchIndex {
+  const share = <T extends Uint32Array | Int8Array | Float32Array>(a: T, make: (b: SharedArrayBuffer) => T): T => {
+    const out = make(new SharedArrayBuffer(a.byteLength));
+    out.set(a as never);
+    return out;
+  };
+  const ids = share(x.ids, (b) => new Uint32Array(b));
+  const offsets = share(x.offsets, (b) => new Uint32Array(b));
+  return {
+    dim: x.dim,
+    offsets,
+    ids,
+    codes: share(x.codes, (b) => new Int8Array(b)),
+    scales: share(x.scales, (b) => new Float32Array(b)),
+    nprobe: x.nprobe,
+    ivf: x.ivf ? { dim: x.ivf.dim, nlist: x.ivf.nlist, centroids: share(x.ivf.centroids, (b) => new Float32Array(b)), offsets, ids } : null,
+  };
 }
 
 /** Exact search over every row of `block` (what KnnQuery over the whole block returns), as a BatchIndex. */
@@ -352,20 +481,51 @@ function heapOffer(heap: Float64Array, o: number, k: number, size: Int32Array, q
   heap[o + i] = v;
 }
 
-/** Growable column of numbers. */
-class NumList {
-  a: Float64Array;
+/** Append-only (query, row, approximate score) triples. */
+class Candidates {
+  q: Uint32Array;
+  row: Uint32Array;
+  v: Float64Array;
   n = 0;
-  constructor(cap = 64) {
-    this.a = new Float64Array(cap);
+  constructor(cap: number) {
+    this.q = new Uint32Array(cap);
+    this.row = new Uint32Array(cap);
+    this.v = new Float64Array(cap);
   }
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
+  add(q: number, row: number, v: number): void {
+    if (this.n === this.q.length) {
+      const cap = this.q.length * 2 + 1024;
+      const a = new Uint32Array(cap);
+      a.set(this.q);
+      this.q = a;
+      const b = new Uint32Array(cap);
+      b.set(this.row);
+      this.row = b;
+      const c = new Float64Array(cap);
+      c.set(this.v);
+      this.v = c;
     }
-    this.a[this.n++] = v;
+    this.q[this.n] = q;
+    this.row[this.n] = row;
+    this.v[this.n++] = v;
+  }
+}
+
+/**
+ * One query's row of integer GEMM dots (dots[g .. g + nr), rows rowBase..): approximate scores
+ * 1 - scale x a x dot; keeps the k smallest in the query's heap and records every row within twoE
+ * of its current k-th.
+ */
+function scanScores(dots: Int32Array, g: number, nr: number, scales: Float32Array, rowBase: number, a: number, twoE: number, heap: Float64Array, k: number, hsize: Int32Array, i: number, cands: Candidates): void {
+  const ho = i * k;
+  let lim = hsize[i] < k ? Infinity : heap[ho] + twoE;
+  for (let r = 0; r < nr; r++) {
+    const v = 1 - scales[rowBase + r] * a * dots[g + r];
+    if (v <= lim) {
+      cands.add(i, rowBase + r, v);
+      heapOffer(heap, ho, k, hsize, i, v);
+      if (hsize[i] === k) lim = heap[ho] + twoE;
+    }
   }
 }
 
@@ -377,6 +537,7 @@ class NumList {
 export class BatchSearcher {
   private readonly x: BatchIndex;
   private readonly gemm: Gemm | null;
+  private readonly gemmI16: GemmI16 | null;
   private readonly stride: number;
   /** Normalised centroids as probePartitions() computes them (float64), and their float32 copy (stride-padded). */
   private readonly c64: Float64Array | null = null;
@@ -385,9 +546,11 @@ export class BatchSearcher {
   private readonly maxCNorm: number = 1;
   private readonly maxPart: number;
 
-  constructor(index: BatchIndex, gemm: Gemm | null = Gemm.create()) {
+  /** Without either kernel (no WebAssembly SIMD; tests pass null) every query runs the reference search. */
+  constructor(index: BatchIndex, gemm: Gemm | null = Gemm.create(), gemmI16: GemmI16 | null = gemm ? GemmI16.create() : null) {
     this.x = index;
     this.gemm = gemm;
+    this.gemmI16 = gemmI16;
     const dim = index.dim;
     this.stride = strideOf(dim);
     const nlist = index.offsets.length - 1;
@@ -449,26 +612,50 @@ export class BatchSearcher {
 
   /** Results for queries [0, m) of `queries` (m x dim float32), in order. */
   async search(queries: Float32Array, m: number, k: number): Promise<KnnResult[]> {
+    const out: KnnResult[] = new Array<KnnResult>(m);
+    await this.run(queries, m, k, (i, r) => {
+      out[i] = r;
+    });
+    return out;
+  }
+
+  /** As search(), packed into three transferable arrays (what a thread sends back). */
+  async searchPacked(queries: Float32Array, m: number, k: number): Promise<PackedResults> {
+    const ids = new Uint32Array(m * k);
+    const distances = new Float64Array(m * k);
+    const counts = new Uint16Array(m);
+    await this.run(queries, m, k, (i, r) => {
+      ids.set(r.ids, i * k);
+      distances.set(r.distances, i * k);
+      counts[i] = r.ids.length;
+    });
+    return { ids, distances, counts };
+  }
+
+  private async run(queries: Float32Array, m: number, k: number, emit: (i: number, r: KnnResult) => void): Promise<void> {
     const x = this.x;
     const dim = x.dim;
-    const out: (KnnResult | null)[] = new Array<KnnResult | null>(m).fill(null);
+    if (queries.length < m * dim) throw new RangeError(`${m} queries of ${dim} dimensions need ${m * dim} values, got ${queries.length}`);
+    if (!Number.isInteger(k) || k < 0 || k > 65535) throw new RangeError(`k must be an integer in [0, 65535], got ${k}`);
     const gemm = this.gemm;
-    if (!gemm || !Number.isFinite(this.maxRowNorm) || !Number.isFinite(this.maxCNorm) || k < 1) {
-      for (let i = 0; i < m; i++) out[i] = await this.reference(queries.subarray(i * dim, (i + 1) * dim), k);
-      return out as KnnResult[];
+    const gi = this.gemmI16;
+    if (!gemm || !gi || !Number.isFinite(this.maxRowNorm) || !Number.isFinite(this.maxCNorm) || k < 1) {
+      for (let i = 0; i < m; i++) emit(i, await this.reference(queries.subarray(i * dim, (i + 1) * dim), k));
+      return;
     }
     // Per query: the float64 normalisation factor (as prepareQuery computes it) and the error scale.
     const inv = new Float64Array(m);
     const err = new Float64Array(m);
     const fast = new Uint8Array(m);
-    const gamma = gammaOf(this.stride) + 2 * U32;
+    // GEMM rounding, plus u each for float32 rows or centroids, and the float64 query's rounding.
+    const gamma = gammaOf(this.stride) + 3 * U32;
     for (let i = 0; i < m; i++) {
       let ss = 0;
       for (let j = 0; j < dim; j++) ss += queries[i * dim + j] * queries[i * dim + j];
       const iv = ss > 0 ? 1 / Math.sqrt(ss) : 1;
       inv[i] = iv;
-      // |approx - exact| <= gamma |q| inv |row|, q normalised to ~1 by inv.
-      err[i] = 1.05 * gamma * iv * Math.sqrt(ss) + 1e-15;
+      // |approx - exact| <= gamma inv |q| |row| (+ float64 rounding around it), inv |q| ~ 1.
+      err[i] = 1.05 * gamma * iv * Math.sqrt(ss);
       fast[i] = Number.isFinite(ss) && Number.isFinite(iv) ? 1 : 0;
     }
     const nprobe = x.ivf ? Math.min(x.nprobe, this.nonEmpty.length) : 1;
@@ -488,17 +675,37 @@ export class BatchSearcher {
     for (let i = 0; i < m; i++) if (fast[i]) for (let s = 0; s < per; s++) if (probes[i * per + s] >= 0) byPart[fill[probes[i * per + s]]++] = i;
     const heap = new Float64Array(m * k);
     const hsize = new Int32Array(m);
-    const candRow: NumList[] = [];
-    const candV: NumList[] = [];
+    const cands = new Candidates(m * 64);
+    // The scans run in integers: each query quantised to int8 codes c (scale s, max |q| / 127) and the
+    // rows' own int8 codes, so the GEMM's sums are exact and the only error is the query's residual:
+    // |1 - sr inv s (c . x) - exact| <= |q64 - inv s c| sr |x| + float64 rounding, with q64 the
+    // reference's float64 unit query. Stored queries (int8 rows) have a residual of ~1e-7 |q|.
+    const s8 = stride8Of(dim);
+    const qCodes = new Int16Array(m * s8);
+    const aq = new Float64Array(m);
+    const twoE = new Float64Array(m);
     for (let i = 0; i < m; i++) {
-      candRow.push(new NumList(32));
-      candV.push(new NumList(32));
+      if (!fast[i]) continue;
+      let mx = 0;
+      for (let j = 0; j < dim; j++) mx = Math.max(mx, Math.abs(queries[i * dim + j]));
+      const sq = mx / 127;
+      aq[i] = inv[i] * sq;
+      let rr = 0;
+      for (let j = 0; j < dim; j++) {
+        const c = sq > 0 ? Math.round(queries[i * dim + j] / sq) : 0;
+        qCodes[i * s8 + j] = c;
+        const d = queries[i * dim + j] * inv[i] - aq[i] * c;
+        rr += d * d;
+      }
+      twoE[i] = 2 * ((1.01 * Math.sqrt(rr) + 1e-12) * this.maxRowNorm + ABS_SLACK);
     }
-    const stride = this.stride;
     const rowsOff = 0;
-    const qOff = this.maxPart * stride;
-    const outOff = qOff + QUERY_TILE * stride;
-    let mem = gemm.reserve(outOff + QUERY_TILE * this.maxPart);
+    const qOff = this.maxPart * s8 * 2;
+    const outOff = (qOff + QUERY_TILE * s8 * 2 + 15) & ~15;
+    const buf = gi.reserve(outOff + QUERY_TILE * this.maxPart * 4);
+    const rowMem = new Int16Array(buf, rowsOff, this.maxPart * s8);
+    const qMem = new Int16Array(buf, qOff, QUERY_TILE * s8);
+    const outMem = new Int32Array(buf, outOff, QUERY_TILE * this.maxPart);
     for (let p = 0; p < nlist; p++) {
       const qa = counts[p];
       const qb = counts[p + 1];
@@ -506,41 +713,20 @@ export class BatchSearcher {
       const ra = x.offsets[p];
       const nr = x.offsets[p + 1] - ra;
       if (nr === 0) continue;
-      mem = gemm.reserve(outOff + QUERY_TILE * this.maxPart);
-      // The partition's codes as float32 integers (exact), scales applied per score.
       for (let r = 0; r < nr; r++) {
-        const src = (ra + r) * dim;
-        const dst = rowsOff + r * stride;
-        for (let j = 0; j < dim; j++) mem[dst + j] = x.codes[src + j];
-        for (let j = dim; j < stride; j++) mem[dst + j] = 0;
+        rowMem.set(x.codes.subarray((ra + r) * dim, (ra + r + 1) * dim), r * s8);
+        rowMem.fill(0, r * s8 + dim, (r + 1) * s8);
       }
-      const sc = x.scales;
       for (let t0 = qa; t0 < qb; t0 += QUERY_TILE) {
         const tn = Math.min(QUERY_TILE, qb - t0);
         for (let t = 0; t < tn; t++) {
           const i = byPart[t0 + t];
-          mem.set(queries.subarray(i * dim, (i + 1) * dim), qOff + t * stride);
-          for (let j = dim; j < stride; j++) mem[qOff + t * stride + j] = 0;
+          qMem.set(qCodes.subarray(i * s8, (i + 1) * s8), t * s8);
         }
-        gemm.nt(qOff, rowsOff, outOff, tn, nr, stride);
+        gi.nt(qOff, rowsOff, outOff, tn, nr, s8);
         for (let t = 0; t < tn; t++) {
           const i = byPart[t0 + t];
-          const iv = inv[i];
-          const twoE = 2 * err[i] * this.maxRowNorm;
-          const ho = i * k;
-          const rows = candRow[i];
-          const vals = candV[i];
-          let lim = hsize[i] < k ? Infinity : heap[ho] + twoE;
-          const g = outOff + t * nr;
-          for (let r = 0; r < nr; r++) {
-            const v = 1 - sc[ra + r] * iv * mem[g + r];
-            if (v <= lim) {
-              rows.push(ra + r);
-              vals.push(v);
-              heapOffer(heap, ho, k, hsize, i, v);
-              if (hsize[i] === k) lim = heap[ho] + twoE;
-            }
-          }
+          scanScores(outMem, t * nr, nr, x.scales, ra, aq[i], twoE[i], heap, k, hsize, i, cands);
         }
       }
     }
@@ -549,17 +735,26 @@ export class BatchSearcher {
     let cIds = new Uint32Array(cap);
     let cCodes = new Int8Array(cap * dim);
     let cScales = new Float32Array(cap);
+    // Candidates grouped by query (a counting sort of the append order).
+    const cq = cands.q;
+    const cv = cands.v;
+    const cr = cands.row;
+    const start = new Uint32Array(m + 1);
+    for (let j = 0; j < cands.n; j++) start[cq[j] + 1]++;
+    for (let i = 0; i < m; i++) start[i + 1] += start[i];
+    const at = start.slice(0, m);
+    const byQuery = new Uint32Array(cands.n);
+    for (let j = 0; j < cands.n; j++) byQuery[at[cq[j]]++] = j;
     for (let i = 0; i < m; i++) {
       if (!fast[i]) {
-        out[i] = await this.reference(queries.subarray(i * dim, (i + 1) * dim), k);
+        emit(i, await this.reference(queries.subarray(i * dim, (i + 1) * dim), k));
         continue;
       }
-      const lim = hsize[i] < k ? Infinity : heap[i * k] + 2 * err[i] * this.maxRowNorm;
-      const rows = candRow[i];
-      const vals = candV[i];
+      const lim = hsize[i] < k ? Infinity : heap[i * k] + twoE[i];
       let c = 0;
-      for (let j = 0; j < rows.n; j++) {
-        if (!(vals.a[j] <= lim)) continue;
+      for (let jj = start[i]; jj < start[i + 1]; jj++) {
+        const j = byQuery[jj];
+        if (!(cv[j] <= lim)) continue;
         if (c === cap) {
           cap *= 2;
           const a = new Uint32Array(cap);
@@ -572,18 +767,16 @@ export class BatchSearcher {
           s.set(cScales);
           cScales = s;
         }
-        const r = rows.a[j];
+        const r = cr[j];
         cIds[c] = x.ids[r];
         cCodes.set(x.codes.subarray(r * dim, (r + 1) * dim), c * dim);
         cScales[c] = x.scales[r];
         c++;
       }
-      candRow[i] = candV[i] = EMPTY;
       const s = new KnnQuery(queries.subarray(i * dim, (i + 1) * dim), k, COSINE);
       s.addInt8(cIds.subarray(0, c), cCodes.subarray(0, c * dim), cScales.subarray(0, c));
-      out[i] = s.result();
+      emit(i, s.result());
     }
-    return out as KnnResult[];
   }
 
   /** probePartitions() for every fast query: GEMM against the normalised centroids, exact recheck near the nprobe-th. */
@@ -606,7 +799,7 @@ export class BatchSearcher {
     const heap = new Float64Array(nprobe);
     const hs = new Int32Array(1);
     const cand: { p: number; s: number }[] = [];
-    // The centroids were rounded to float32 for the GEMM: one more u of |q| |c|.
+    // err[i] includes 2u for the centroids' rounding to float32.
     const cScale = this.maxCNorm;
     for (let t0 = 0; t0 < m; t0 += QUERY_TILE) {
       const tn = Math.min(QUERY_TILE, m - t0);
@@ -622,7 +815,7 @@ export class BatchSearcher {
         const g = outOff + t * nc;
         hs[0] = 0;
         for (let a = 0; a < nc; a++) heapOffer(heap, 0, nprobe, hs, 0, 1 - iv * mem[g + a]);
-        const lim = heap[0] + 2 * (err[i] + 1.05 * U32 * iv) * cScale;
+        const lim = heap[0] + 2 * (err[i] * cScale + ABS_SLACK);
         if (!Number.isFinite(lim)) {
           fast[i] = 0;
           continue;
@@ -643,5 +836,3 @@ export class BatchSearcher {
     }
   }
 }
-
-const EMPTY = new NumList(0);

@@ -10,6 +10,9 @@
 // (removed from the code, the package's functions not retrievable), cosine(code embedding, text
 // embedding) for the original docstring, the retrieval baseline and the generated text, with BLEU-4
 // and ROUGE-L of each summariser against the filtered original docstring.
+// The nearest-neighbour search (exact under IVF_ABOVE documented functions, IVF above) is batched and
+// spread over threads (summaries-knn.ts, summaries-parallel.ts) with results identical to one
+// KnnQuery / searchIvf() per function, so the outputs do not depend on the machine or thread count.
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -17,8 +20,7 @@ import type { EmbeddingInfo, ManifestFile } from '../../src/core/data/manifest.t
 import { TABLE } from '../../src/core/data/schema.ts';
 import { JinaEmbedder } from '../../src/core/embed/jina.ts';
 import { deserializeTfidfSvd, TfidfSvdEmbedder, type TfidfSvdJson } from '../../src/core/embed/tfidf-svd.ts';
-import { buildInMemoryIvf, searchIvf } from '../../src/core/search/ivf.ts';
-import { KnnQuery, type VectorBlock } from '../../src/core/search/knn.ts';
+import type { VectorBlock } from '../../src/core/search/knn.ts';
 import { DOCSTRING_FILTER_DEFAULTS, filterDocstring } from '../../src/core/summarize/docstring-filter.ts';
 import { cosine, mean, scorePairs } from '../../src/core/summarize/evaluate.ts';
 import { hideDocstring } from '../../src/core/summarize/hide-docstring.ts';
@@ -32,6 +34,9 @@ import { copyModelFolder, isFile } from '../model-files.ts';
 import { describeFile, writeParquet } from '../parquet.ts';
 import { createProgress } from '../progress.ts';
 import { emptyOutputs, type StageOutputs } from '../state.ts';
+import { BatchSearcher, buildIvfBatchIndex, exactBatchIndex, type BatchIndex } from '../summaries-knn.ts';
+import { KnnThreads } from '../summaries-parallel.ts';
+import type { PackedResults } from '../summaries-protocol.ts';
 import { readCodes } from './layout.ts';
 
 export interface SummariesOptions {
@@ -44,6 +49,8 @@ export interface SummariesOptions {
   /** Documented functions of held-out packages evaluated at most (default 200). */
   evalMax?: number;
   seed?: number;
+  /** Threads for the nearest-neighbour search (default: the machine's cores); below 2, or with few queries, it runs on the main thread. Results do not depend on it. */
+  workers?: number;
   quiet: boolean;
   tempDir: string;
 }
@@ -122,25 +129,24 @@ async function readBodies(db: Db, paths: string[], ids: number[]): Promise<Map<n
   return out;
 }
 
-/** Nearest-neighbour finder over a pool of stored int8 vectors (exact below IVF_ABOVE rows, IVF above). */
-async function neighbourFinder(pool: VectorBlock, seed: number): Promise<(q: Float32Array) => Promise<{ ids: Uint32Array; distances: Float64Array }>> {
-  if (pool.ids.length <= IVF_ABOVE) {
-    return async (q) => {
-      const s = new KnnQuery(q, K, { kind: 'cosine' });
-      s.add(pool);
-      const r = s.result();
-      return { ids: r.ids, distances: r.distances };
-    };
-  }
-  const nlist = Math.round(Math.sqrt(pool.ids.length));
-  const ivf = buildInMemoryIvf(pool, nlist, { seed });
-  return async (q) => {
-    const { result } = await searchIvf(ivf.index, q, K, { kind: 'cosine' }, NPROBE, ivf.fetch);
-    return { ids: result.ids, distances: result.distances };
-  };
+type Int8Block = Extract<VectorBlock, { kind: 'int8' }>;
+
+/**
+ * The index for nearest-neighbour search over a pool of stored int8 vectors: exact (KnnQuery over
+ * the pool) up to IVF_ABOVE rows, IVF above (buildInMemoryIvf + searchIvf, NPROBE partitions). The
+ * batched searcher (summaries-knn.ts) returns exactly those results, many queries at a time.
+ */
+function poolIndex(pool: Int8Block, seed: number): BatchIndex {
+  if (pool.ids.length <= IVF_ABOVE) return exactBatchIndex(pool);
+  return buildIvfBatchIndex(pool, nlistOf(pool), NPROBE, { seed });
 }
 
-function subBlock(ids: Uint32Array, codes: Int8Array, scales: Float32Array, dim: number, rows: number[]): VectorBlock {
+const nlistOf = (pool: Int8Block): number => Math.round(Math.sqrt(pool.ids.length));
+
+/** Queries per batched search (bounds the per-query candidate lists and the query buffer). */
+const QUERY_CHUNK = 16_384;
+
+function subBlock(ids: Uint32Array, codes: Int8Array, scales: Float32Array, dim: number, rows: number[]): Int8Block {
   const c = new Int8Array(rows.length * dim);
   const s = new Float32Array(rows.length);
   const out = new Uint32Array(rows.length);
@@ -165,6 +171,7 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
   const db = await openDb({ tempDir: opts.tempDir });
   let summarizer: Seq2SeqSummarizer | null = null;
   let jina: JinaEmbedder | null = null;
+  let knn: KnnThreads | null = null;
   try {
     // 1. The embedder of the active embedding, to embed code without docstrings and summaries.
     let embedTexts: (texts: string[]) => Promise<Float32Array>;
@@ -193,14 +200,17 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
     let kept = 0;
     const lendable: (string | null)[] = new Array<string | null>(n).fill(null);
     const documented: boolean[] = new Array<boolean>(n).fill(false);
+    const passesFilter = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const d = meta.docstring[i];
       documented[i] = d !== null && d.trim() !== '';
       lendable[i] = lendableSummary(d);
       if (documented[i]) {
         const v = filterDocstring(d);
-        if (v.kept) kept++;
-        else filterCounts[v.reason] = (filterCounts[v.reason] ?? 0) + 1;
+        if (v.kept) {
+          kept++;
+          passesFilter[i] = 1;
+        } else filterCounts[v.reason] = (filterCounts[v.reason] ?? 0) + 1;
       }
     }
 
@@ -216,29 +226,62 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
     for (let i = 0; i < n; i++) rowOfId.set(meta.ids[i], i);
     const poolAll = subBlock(codes.ids, codes.codes, codes.scales, dim, [...Array(n).keys()].filter((i) => lendable[i] !== null));
     const poolOpen = subBlock(codes.ids, codes.codes, codes.scales, dim, [...Array(n).keys()].filter((i) => lendable[i] !== null && !held.has(meta.repo[i])));
-    const candidatesOf = (r: { ids: Uint32Array; distances: Float64Array }): RetrievalCandidate[] =>
-      Array.from(r.ids, (id, j) => {
+    /** Query t's neighbours in a packed batch result, as the retrieval summariser takes them. */
+    const candidatesOf = (r: PackedResults, t: number): RetrievalCandidate[] => {
+      const out: RetrievalCandidate[] = [];
+      for (let j = t * K; j < t * K + r.counts[t]; j++) {
+        const id = r.ids[j];
         const row = rowOfId.get(id) as number;
-        return { id, distance: r.distances[j], docstring: meta.docstring[row], contentHash: meta.hash[row] };
-      });
+        out.push({ id, distance: r.distances[j], docstring: meta.docstring[row], contentHash: meta.hash[row] });
+      }
+      return out;
+    };
+    const evalRows = [...Array(n).keys()].filter((i) => held.has(meta.repo[i]) && passesFilter[i] === 1);
 
-    // 5. Retrieval summaries for every undocumented function.
+    // 5. Retrieval summaries for every undocumented function, the k-NN batched (and on threads when
+    //    there are many: one indexes the evaluation's pool meanwhile).
     const rows: { id: number; model: string; text: string; source: number | null }[] = [];
     const retrievalName = retrievalModelName(emb.info.model);
     const undocumented = [...Array(n).keys()].filter((i) => !documented[i]);
-    const findAll = await neighbourFinder(poolAll, seed);
+    const threads = Math.min(opts.workers ?? availableParallelism(), Math.ceil(undocumented.length / QUERY_CHUNK));
+    if (threads >= 2) knn = new KnnThreads(threads);
+    const openIndex: Promise<BatchIndex> | null = knn && evalRows.length > 0 && poolOpen.ids.length > IVF_ABOVE ? knn.build(poolOpen, nlistOf(poolOpen), NPROBE, seed) : null;
+    // (Awaited at the evaluation; until then a failure must not count as unhandled.)
+    openIndex?.catch(() => undefined);
+    const allIndex = poolIndex(poolAll, seed);
+    const findAll = knn ? null : new BatchSearcher(allIndex);
+    if (knn) await knn.init(allIndex);
     const bar = createProgress({ label: 'summaries: retrieval', total: undocumented.length, unit: 'functions', quiet: opts.quiet });
-    const q = new Float32Array(dim);
     let retrieved = 0;
-    for (const i of undocumented) {
-      const s = codes.scales[i];
-      for (let j = 0; j < dim; j++) q[j] = codes.codes[i * dim + j] * s;
-      const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(await findAll(q)));
-      if (r) {
-        rows.push({ id: meta.ids[i], model: retrievalName, text: r.text, source: r.sourceId });
-        retrieved++;
+    const take = (part: number[], found: PackedResults): void => {
+      part.forEach((i, t) => {
+        const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(found, t));
+        if (r) {
+          rows.push({ id: meta.ids[i], model: retrievalName, text: r.text, source: r.sourceId });
+          retrieved++;
+        }
+      });
+      bar.tick(part.length);
+    };
+    // Batches in order; with threads, up to one in flight per thread, results taken in order.
+    const inFlight: { part: number[]; found: Promise<PackedResults> }[] = [];
+    for (let a = 0; a < undocumented.length; a += QUERY_CHUNK) {
+      const part = undocumented.slice(a, a + QUERY_CHUNK);
+      const qs = new Float32Array(part.length * dim);
+      part.forEach((i, t) => {
+        const s = codes.scales[i];
+        for (let j = 0; j < dim; j++) qs[t * dim + j] = codes.codes[i * dim + j] * s;
+      });
+      if (findAll) take(part, await findAll.searchPacked(qs, part.length, K));
+      else {
+        const found = (await (knn as KnnThreads).submit(qs, part.length, K)).result;
+        found.catch(() => undefined); // awaited in order below
+        inFlight.push({ part, found });
+        while (inFlight.length > threads || (inFlight.length > 0 && a + QUERY_CHUNK >= undocumented.length)) {
+          const f = inFlight.shift() as (typeof inFlight)[number];
+          take(f.part, await f.found);
+        }
       }
-      bar.tick(1);
     }
     bar.done();
 
@@ -279,7 +322,6 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
 
     // 7. Evaluation on held-out packages.
     let evaluation: SummariesReport['evaluation'] = null;
-    const evalRows = [...Array(n).keys()].filter((i) => held.has(meta.repo[i]) && documented[i] && filterDocstring(meta.docstring[i]).kept);
     if (evalRows.length > 0) {
       const rng = createRng(seed + 7);
       for (let i = evalRows.length - 1; i > 0; i--) {
@@ -290,15 +332,14 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
       const bodies = await readBodies(db, fnPaths, sample.map((i) => meta.ids[i]));
       const codeTexts = sample.map((i) => hideDocstring(bodies.get(meta.ids[i]) ?? '').code);
       const codeVecs = await embedTexts(codeTexts);
-      const findOpen = await neighbourFinder(poolOpen, seed);
+      const openFound = await new BatchSearcher(openIndex ? await openIndex : poolIndex(poolOpen, seed)).searchPacked(codeVecs, sample.length, K);
       const ids: number[] = [];
       const refs: string[] = [];
       const originals: string[] = [];
       const retrievedTexts: string[] = [];
       const keepRows: number[] = [];
       for (const [k, i] of sample.entries()) {
-        const qv = codeVecs.subarray(k * dim, (k + 1) * dim);
-        const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(await findOpen(qv)), { exclude: (id) => held.has(meta.repo[rowOfId.get(id) as number]) });
+        const r = chooseRetrievalSummary({ id: meta.ids[i], contentHash: meta.hash[i] }, candidatesOf(openFound, k), { exclude: (id) => held.has(meta.repo[rowOfId.get(id) as number]) });
         if (!r) continue;
         keepRows.push(k);
         ids.push(meta.ids[i]);
@@ -368,6 +409,7 @@ export async function runSummaries(outDir: string, tables: Record<string, Manife
     out.facts = { summaries: { rows: rows.length, retrieval: retrieved, generated: generatedRows, evaluated: evaluation?.n ?? 0 } };
     return out;
   } finally {
+    await knn?.close();
     db.close();
     await summarizer?.dispose();
     await jina?.dispose();

@@ -7,6 +7,12 @@
 //  - IVF search typed into the site's search box at nprobe 1 / 4 / 16: bytes the server sent per query
 //    (range reads of the probed partitions' row groups) and click-to-results latency. The first
 //    query also reads the partition index and the shard footers: it is reported on its own.
+//  - scale mode (issue 9: density pyramid first, points of the visible tiles on zoom; ?scale=1): the
+//    tiles stage's time and memory on each data set (run on it when its manifest has no tiles), the
+//    initial view (first density frame, bytes, RSS) and a zoomed view (the wheel turned over the
+//    densest cell until the view holds under half the point budget: time from the last wheel step
+//    to the points drawn, bytes range-read, RSS), and the same searches. The full mode (every point
+//    loaded, ?scale=0) runs as the peer at sizes up to SCALE_BENCH_FULL_MAX (default 1000000).
 // SCALE_BENCH_N: comma-separated sizes (default 250000,1000000); SCALE_BENCH_SITE_N: the sizes opened in
 // Chromium (default: all of them). Data sets are cached in
 // .cache/synthetic/n<N> with the generator's measurements beside them (n<N>.summary.json).
@@ -22,9 +28,13 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/browser.ts';
 import { buildSite, ROOT } from '../e2e/helpers/site.ts';
 import type { BenchResult, BenchRow } from './types.ts';
 import { runSiteSearch } from './browser/site-search.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 
-const QUERIES = ['parse a date string', 'read a configuration file', 'open a socket connection', 'compress data with zlib'];
-const PROBES = [1, 4, 16];
+const ALL_QUERIES = ['parse a date string', 'read a configuration file', 'open a socket connection', 'compress data with zlib'];
+// SCALE_BENCH_QUERIES (queries per nprobe, default 4) and SCALE_BENCH_PROBES (default 1,4,16) shorten a
+// run at sizes where every query redraws millions of points.
+const QUERIES = ALL_QUERIES.slice(0, Math.max(2, Math.min(ALL_QUERIES.length, Number(process.env.SCALE_BENCH_QUERIES ?? ALL_QUERIES.length) || ALL_QUERIES.length)));
+const PROBES = (process.env.SCALE_BENCH_PROBES ?? '1,4,16').split(',').map((s) => Number(s.trim())).filter((p) => Number.isInteger(p) && p > 0);
 
 function log(msg: string): void {
   process.stderr.write(`scale: ${msg}\n`);
@@ -175,6 +185,8 @@ function kindOf(path: string): string {
   if (!path.startsWith('/data/')) return 'site (HTML, JS, WASM)';
   if (name.startsWith('functions-')) return 'functions (light columns, range reads)';
   if (name.startsWith('layout-')) return 'layout';
+  if (name.startsWith('tiles-')) return 'density tiles';
+  if (name.startsWith('points-')) return 'points (range reads)';
   if (name.startsWith('vectors-') && name.includes('-ivf-')) return 'IVF partitions';
   if (name.startsWith('vectors-')) return 'vectors';
   if (name.startsWith('models/ivf-')) return 'IVF index';
@@ -220,6 +232,41 @@ function repeatedRanges(requests: { path: string; range: string | null }[]): num
   return dup;
 }
 
+/** Runs the tiles stage on a data set without tiles (in place; it is a cache); returns its measurements. */
+async function ensureTiles(dir: string): Promise<{ seconds: number; maxRssMiB: number; ran: boolean; loadavg: number[] }> {
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const summaryPath = `${dir}.tiles.json`;
+  if (m.layouts.every((l) => l.tiles) && existsSync(summaryPath)) return { ...(JSON.parse(readFileSync(summaryPath, 'utf8')) as { seconds: number; maxRssMiB: number; loadavg: number[] }), ran: false };
+  log(`running the tiles stage on ${dir}`);
+  const before = loadavg();
+  const t0 = Date.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'prebuild/tiles-cli.ts', '--data', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let o = '';
+    child.stdout.on('data', (d: Buffer) => (o += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`tiles-cli exited with ${code}`))));
+  });
+  const rss = Number(/process max (\d+) MiB/.exec(out)?.[1] ?? Number.NaN);
+  const r = { seconds: (Date.now() - t0) / 1000, maxRssMiB: rss, loadavg: before };
+  writeFileSync(summaryPath, JSON.stringify(r));
+  return { ...r, ran: true };
+}
+
+/** The densest finest-level cell's mean position (where the zoomed view zooms in). */
+async function densestCell(dir: string, m: Manifest): Promise<{ x: number; y: number; count: number }> {
+  const t = m.layouts.find((l) => l.name === (m.default_layout ?? m.layouts[0]?.name))!.tiles!;
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const rows = (await conn.runAndReadAll(`SELECT x::DOUBLE AS x, y::DOUBLE AS y, count::DOUBLE AS count FROM '${join(dir, m.tables[t.table]![0]!.path)}' WHERE level = ${t.levels} ORDER BY count DESC LIMIT 1`)).getRowObjectsJS() as { x: number; y: number; count: number }[];
+    return rows[0]!;
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
 const MiB = 2 ** 20;
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -251,7 +298,22 @@ export default async function bench(): Promise<BenchResult> {
   log('building the site');
   await buildSite(dist);
   try {
-    for (const { n, dir } of gens.filter((g) => siteSizes.includes(g.n))) {
+    const fullMax = Number(process.env.SCALE_BENCH_FULL_MAX ?? 1_000_000);
+    const runs: { n: number; dir: string; mode: 'full' | 'scale' }[] = [];
+    for (const g of gens.filter((x) => siteSizes.includes(x.n))) {
+      if (g.n <= fullMax) runs.push({ n: g.n, dir: g.dir, mode: 'full' });
+      runs.push({ n: g.n, dir: g.dir, mode: 'scale' });
+    }
+    const fullFrame = new Map<number, number>();
+    const fullRss = new Map<number, number>();
+    for (const { n, dir, mode } of runs) {
+      if (mode === 'scale') {
+        const t = await ensureTiles(dir);
+        rows.push({ metric: `tiles stage wall time, N=${n}`, ours: t.seconds, peer: null, unit: 's', higherIsBetter: false });
+        rows.push({ metric: `tiles stage peak RSS, N=${n}`, ours: t.maxRssMiB, peer: null, unit: 'MiB (DuckDB 512MB limit, spilling)', higherIsBetter: false });
+        notes.push(`N=${n} tiles stage (prebuild/tiles-cli.ts): ${t.seconds.toFixed(0)} s, peak RSS ${t.maxRssMiB} MiB${t.ran ? '' : ' (measured when it ran on this cached data set)'}; load average before ${t.loadavg.map((x) => x.toFixed(1)).join(' ')}.`);
+      }
+      const tag = mode === 'scale' ? ', scale mode' : '';
       const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
       const info = m.embeddings[0]!;
       const server = await startRangeServer(dist, dir);
@@ -264,30 +326,73 @@ export default async function bench(): Promise<BenchResult> {
         page.setDefaultTimeout(600_000);
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(e.message));
-        log(`N=${n}: opening the map`);
+        log(`N=${n}: opening the map (${mode} mode)`);
         const t0 = Date.now();
-        await page.goto(`${server.url}#/map`);
-        const map = page.locator('[data-testid="map"][data-points]');
+        await page.goto(`${server.url}?scale=${mode === 'scale' ? 1 : 0}#/map`);
+        const map = page.locator(mode === 'scale' ? '[data-testid="map"][data-density]' : '[data-testid="map"][data-points]');
         try {
           await map.waitFor({ timeout: 900_000 });
         } catch (e) {
-          notes.push(`N=${n}: the map did not draw within 15 minutes (${errors.join('; ') || (e as Error).message.split('\n')[0]}); Chromium RSS ${chromiumRssMiB(profile).toFixed(0)} MiB.`);
+          notes.push(`N=${n}${tag}: the map did not draw within 15 minutes (${errors.join('; ') || (e as Error).message.split('\n')[0]}); Chromium RSS ${chromiumRssMiB(profile).toFixed(0)} MiB.`);
           continue;
         }
         const firstFrameMs = Date.now() - t0;
-        log(`N=${n}: first map frame after ${firstFrameMs} ms`);
-        const points = Number(await map.getAttribute('data-points'));
+        log(`N=${n}: first map frame after ${firstFrameMs} ms (${mode})`);
+        const points = Number((await map.getAttribute('data-points')) ?? 0);
         const viewBytes = [...server.sent.values()].reduce((a, b) => a + b, 0);
         const byKind = summarize(server.sent);
         const dataBytes = viewBytes - (byKind.get('site (HTML, JS, WASM)') ?? 0);
         const rss = chromiumRssMiB(profile);
         const totalData = [...Object.values(m.tables).flat(), ...Object.values(m.models).flat()].reduce((s, f) => s + f.bytes, 0);
-        rows.push({ metric: `initial view: time to first map frame, N=${n}`, ours: firstFrameMs, peer: null, unit: 'ms', higherIsBetter: false });
-        rows.push({ metric: `initial view: data bytes fetched, N=${n}`, ours: dataBytes / MiB, peer: totalData / MiB, unit: 'MiB (peer: the whole data set)', higherIsBetter: false });
-        rows.push({ metric: `initial view: Chromium RSS, N=${n}`, ours: rss, peer: null, unit: 'MiB (all processes)', higherIsBetter: false });
+        if (mode === 'full') {
+          fullFrame.set(n, firstFrameMs);
+          fullRss.set(n, rss);
+        }
+        const vsFull = mode === 'scale' ? (fullFrame.get(n) ?? null) : null;
+        rows.push({ metric: `initial view: time to first map frame, N=${n}${tag}`, ours: firstFrameMs, peer: vsFull, unit: vsFull === null ? 'ms' : 'ms (peer: full mode, same run)', higherIsBetter: false });
+        rows.push({ metric: `initial view: data bytes fetched, N=${n}${tag}`, ours: dataBytes / MiB, peer: totalData / MiB, unit: 'MiB (peer: the whole data set)', higherIsBetter: false });
+        const rssPeer = mode === 'scale' ? (fullRss.get(n) ?? null) : null;
+        rows.push({ metric: `initial view: Chromium RSS, N=${n}${tag}`, ours: rss, peer: rssPeer, unit: rssPeer === null ? 'MiB (all processes)' : 'MiB (all processes; peer: full mode)', higherIsBetter: false });
         notes.push(
-          `N=${n} initial view: ${points} points drawn ${firstFrameMs} ms after navigation; fetched ${[...byKind].map(([k, b]) => `${k} ${(b / MiB).toFixed(1)} MiB`).join(', ')} (${server.requests.length} requests); load average ${load.map((x) => x.toFixed(1)).join(' ')}.`,
+          `N=${n}${tag} initial view: ${mode === 'scale' ? `density level ${await map.getAttribute('data-density')} drawn (${points} points)` : `${points} points drawn`} ${firstFrameMs} ms after navigation; fetched ${[...byKind].map(([k, b]) => `${k} ${(b / MiB).toFixed(1)} MiB`).join(', ')} (${server.requests.length} requests); load average ${load.map((x) => x.toFixed(1)).join(' ')}.`,
         );
+
+        if (mode === 'scale') {
+          // The zoomed view: the wheel over the densest cell until the view holds under half the budget.
+          const cell = await densestCell(dir, m);
+          const at = await page.evaluate(([x, y]) => (window as unknown as { __atlas: { projectXY(x: number, y: number): { x: number; y: number } | null } }).__atlas.projectXY(x!, y!), [cell.x, cell.y]);
+          const st = () => page.evaluate(() => (window as unknown as { __atlas: { scale(): { inView: number; budget: number; status: string } } }).__atlas.scale());
+          server.reset();
+          let steps = 0;
+          let tz = Date.now();
+          if (at) {
+            await page.mouse.move(at.x, at.y);
+            for (; steps < 60; steps++) {
+              const s0 = await st();
+              if (s0.inView <= s0.budget / 2) break;
+              await page.mouse.wheel(0, -240);
+              tz = Date.now();
+              await page.waitForTimeout(120);
+            }
+          }
+          try {
+            await page.locator('[data-testid="scale-legend"][data-status="points"]').waitFor({ timeout: 600_000 });
+            await page.locator('[data-testid="map"][data-points]').waitFor({ timeout: 600_000 });
+            const zoomMs = Date.now() - tz;
+            const zb = summarize(server.sent);
+            const pb = zb.get('points (range reads)') ?? 0;
+            const allPoints = (m.tables[m.layouts[0]!.tiles!.points] ?? []).reduce((a, f) => a + f.bytes, 0);
+            const loaded = Number(await page.locator('[data-testid="map"]').getAttribute('data-loaded'));
+            const inView = Number(await page.locator('[data-testid="map"]').getAttribute('data-in-view'));
+            const zrss = chromiumRssMiB(profile);
+            rows.push({ metric: `zoomed view: last wheel step to points drawn, N=${n}, scale mode`, ours: zoomMs, peer: null, unit: 'ms', higherIsBetter: false });
+            rows.push({ metric: `zoomed view: points bytes range-read, N=${n}, scale mode`, ours: pb / MiB, peer: allPoints / MiB, unit: 'MiB (peer: the whole points table)', higherIsBetter: false });
+            rows.push({ metric: `zoomed view: Chromium RSS, N=${n}, scale mode`, ours: zrss, peer: null, unit: 'MiB (all processes)', higherIsBetter: false });
+            notes.push(`N=${n} scale mode zoomed view (${steps} wheel steps over the densest cell, ${cell.count} functions in it): ${loaded} points loaded for ${inView} in view, drawn ${zoomMs} ms after the last step; fetched ${[...zb].map(([k, b]) => `${k} ${(b / MiB).toFixed(2)} MiB`).join(', ')} (${server.requests.length} requests).`);
+          } catch (e) {
+            notes.push(`N=${n} scale mode zoomed view: the points did not draw (${(e as Error).message.split('\n')[0]}).`);
+          }
+        }
 
         await page.locator('[data-testid="search-scan"]').waitFor({ timeout: 300_000 });
         for (const nprobe of PROBES.filter((p) => p < info.ivf!.nlist)) {
@@ -329,23 +434,23 @@ export default async function bench(): Promise<BenchResult> {
             rows.push({ metric: `IVF first query latency in the search worker, nprobe ${nprobe}, N=${n}`, ours: first.workerMs, peer: null, unit: 'ms embed + index head + range reads + rank', higherIsBetter: false });
             rows.push({ metric: `IVF first query click to listed results, nprobe ${nprobe}, N=${n}`, ours: first.ms, peer: null, unit: 'ms incl. names, map redraw', higherIsBetter: false });
             notes.push(
-              `N=${n} first IVF query: index ${info.ivf!.head ? `format 2 head ${(info.ivf!.head.bytes / MiB).toFixed(2)} MiB (one checked Range request)` : 'format 1 (head read by range, ids never read)'} of a ${(m.models[info.ivf!.index]![0]!.bytes / MiB).toFixed(1)} MiB file: the server sent ${(first.index / MiB).toFixed(2)} MiB of it; IVF bytes in all ${(first.ivf / MiB).toFixed(2)} MiB (the worker counted ${(first.workerBytes / MiB).toFixed(2)}); result names ${(first.namesBytes / MiB).toFixed(2)} MiB in ${first.namesMs} ms (functions footers read the first time); all bytes ${(first.bytes / MiB).toFixed(2)} MiB in ${first.requests} requests; worker ${first.workerMs} ms, click to results ${first.ms} ms.`,
+              `N=${n}${tag} first IVF query: index ${info.ivf!.head ? `format 2 head ${(info.ivf!.head.bytes / MiB).toFixed(2)} MiB (one checked Range request)` : 'format 1 (head read by range, ids never read)'} of a ${(m.models[info.ivf!.index]![0]!.bytes / MiB).toFixed(1)} MiB file: the server sent ${(first.index / MiB).toFixed(2)} MiB of it; IVF bytes in all ${(first.ivf / MiB).toFixed(2)} MiB (the worker counted ${(first.workerBytes / MiB).toFixed(2)}); result names ${(first.namesBytes / MiB).toFixed(2)} MiB in ${first.namesMs} ms (functions footers read the first time); all bytes ${(first.bytes / MiB).toFixed(2)} MiB in ${first.requests} requests; worker ${first.workerMs} ms, click to results ${first.ms} ms.`,
             );
           }
           log(`N=${n}: nprobe ${nprobe} done, median ${med(ms)} ms`);
-          rows.push({ metric: `IVF query bytes fetched, nprobe ${nprobe}/${info.ivf!.nlist}, N=${n} (median)`, ours: med(ivfBytes) / MiB, peer: (m.tables[info.ivf!.table] ?? []).reduce((s, f) => s + f.bytes, 0) / MiB, unit: 'MiB (peer: all vectors)', higherIsBetter: false });
-          rows.push({ metric: `IVF query latency in the search worker, nprobe ${nprobe}, N=${n} (median)`, ours: med(wms), peer: null, unit: 'ms embed + range reads + rank', higherIsBetter: false });
+          rows.push({ metric: `IVF query bytes fetched, nprobe ${nprobe}/${info.ivf!.nlist}, N=${n}${tag} (median)`, ours: med(ivfBytes) / MiB, peer: (m.tables[info.ivf!.table] ?? []).reduce((s, f) => s + f.bytes, 0) / MiB, unit: 'MiB (peer: all vectors)', higherIsBetter: false });
+          rows.push({ metric: `IVF query latency in the search worker, nprobe ${nprobe}, N=${n}${tag} (median)`, ours: med(wms), peer: null, unit: 'ms embed + range reads + rank', higherIsBetter: false });
           rows.push({ metric: `IVF query result names read by the search worker, nprobe ${nprobe}, N=${n} (median)`, ours: med(nameMs), peer: null, unit: 'ms (one batch of range reads)', higherIsBetter: false });
-          rows.push({ metric: `IVF query click to listed results, nprobe ${nprobe}, N=${n} (median)`, ours: med(ms), peer: null, unit: 'ms incl. names, map redraw', higherIsBetter: false });
+          rows.push({ metric: `IVF query click to listed results, nprobe ${nprobe}, N=${n}${tag} (median)`, ours: med(ms), peer: null, unit: 'ms incl. names, map redraw', higherIsBetter: false });
           notes.push(
-            `N=${n} nprobe ${nprobe}: ${Math.round(scanned / Math.max(1, ms.length))} vectors scanned per query; IVF bytes per query (server) ${ivfBytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB, the search worker's own count ${worker.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB; result names (server: functions + repos) ${nameBytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB in ${nameMs.join(', ')} ms; all bytes ${bytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB in ${reqs.join(', ')} requests; ranges requested twice in one query: ${dups}; worker ms ${wms.join(', ')}; click-to-results ms ${ms.join(', ')}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}.`,
+            `N=${n}${tag} nprobe ${nprobe}: ${Math.round(scanned / Math.max(1, ms.length))} vectors scanned per query; IVF bytes per query (server) ${ivfBytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB, the search worker's own count ${worker.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB; result names (server: functions + repos) ${nameBytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB in ${nameMs.join(', ')} ms; all bytes ${bytes.map((b) => (b / MiB).toFixed(2)).join(', ')} MiB in ${reqs.join(', ')} requests; ranges requested twice in one query: ${dups}; worker ms ${wms.join(', ')}; click-to-results ms ${ms.join(', ')}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}.`,
           );
         }
-        if (errors.length) notes.push(`N=${n} page errors: ${errors.slice(0, 3).join('; ')}`);
+        if (errors.length) notes.push(`N=${n}${tag} page errors: ${errors.slice(0, 3).join('; ')}`);
       } catch (e) {
         // One size failing (out of memory, a timeout) is a finding: record it and go on with the next.
         log(`N=${n}: failed: ${(e as Error).message.split('\n')[0]}`);
-        notes.push(`N=${n}: the site run failed: ${(e as Error).message.split('\n')[0]}; Chromium RSS then ${chromiumRssMiB(profile).toFixed(0)} MiB.`);
+        notes.push(`N=${n}${tag}: the site run failed: ${(e as Error).message.split('\n')[0]}; Chromium RSS then ${chromiumRssMiB(profile).toFixed(0)} MiB.`);
       } finally {
         await context.close().catch(() => {});
         rmSync(profile, { recursive: true, force: true });

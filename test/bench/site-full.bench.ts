@@ -206,7 +206,9 @@ interface SearchRun {
   query: string;
   nodeMs: number;
   t: ActionTiming;
+  /** The search worker's ranking time and its vector loading time, as its status line shows them. */
   workerMs: number;
+  loadMs: number;
   bytes: Breakdown;
   ivfBytes: number | null;
   scanned: number | null;
@@ -269,19 +271,26 @@ export default async function bench(): Promise<BenchResult> {
     await page.goto(`${server.url}#/map`);
     const ff = await firstFrame(page, 15 * MINUTE);
     const points = Number(await page.locator('[data-testid="map"]').getAttribute('data-points'));
-    log(`first frame with ${points} points at ${ff.ms.toFixed(0)} ms`);
+    log(`first frame with ${points} points at ${ff.ms.toFixed(0)} ms (the frame after it at ${ff.paintedMs.toFixed(0)} ms)`);
     const timings = (await page.locator('[data-testid="load-time"]').getAttribute('data-timings').catch(() => null)) ?? '{}';
     const before = breakdown(server.log.filter((r) => r.at <= ff.epoch), m, spans);
     const rss0 = chromiumRss(profile);
     const js0 = await jsMemory(page, cdp);
     const quiet = await server.settle(3000, 3 * MINUTE);
+    // Frames with nothing happening: whether the map keeps redrawing on its own.
+    const f0 = (await page.evaluate('window.__probe.frames')) as number;
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleFps = ((await page.evaluate('window.__probe.frames')) as number - f0) / 3;
     const after = breakdown(server.log.filter((r) => r.at > ff.epoch), m, spans);
     const rss0b = chromiumRss(profile);
 
     const dataBefore = before.total - sum([...before.byKind].filter(([k]) => k.startsWith('site')).map(([, v]) => v));
     const notNeeded = before.items.filter((i) => i.notNeeded !== null);
     const notNeededBytes = sum(notNeeded.map((i) => i.bytes));
-    rows.push({ metric: `initial view: navigation to the first map frame with all ${points} points`, ours: ff.ms, peer: null, unit: 'ms', higherIsBetter: false });
+    rows.push({ metric: `initial view: navigation to the first map frame with all ${points} points (draw issued)`, ours: ff.ms, peer: null, unit: 'ms', higherIsBetter: false });
+    rows.push({ metric: 'initial view: navigation to the animation frame after it (draw on screen)', ours: ff.paintedMs, peer: null, unit: 'ms', higherIsBetter: false });
+    const phases = JSON.parse(timings) as Record<string, number>;
+    if (phases['function columns'] !== undefined) rows.push({ metric: 'initial view: of which the data worker reading the functions columns', ours: phases['function columns'], peer: null, unit: 'ms', higherIsBetter: false });
     rows.push({ metric: 'initial view: data bytes fetched before the first frame', ours: dataBefore / MiB, peer: wholeData / MiB, unit: 'MiB (peer: the whole data set)', higherIsBetter: false });
     rows.push({ metric: 'initial view: site bytes (HTML, JS, WASM) before the first frame', ours: (before.total - dataBefore) / MiB, peer: null, unit: 'MiB', higherIsBetter: false });
     rows.push({ metric: 'initial view: bytes before the first frame that it does not need', ours: notNeededBytes / MiB, peer: null, unit: 'MiB (rules: FIRST_FRAME_NEEDS)', higherIsBetter: false });
@@ -290,13 +299,13 @@ export default async function bench(): Promise<BenchResult> {
     rows.push({ metric: 'initial view: page JS heap used after the first frame', ours: js0.heapUsedMiB, peer: null, unit: 'MiB (main thread, CDP)', higherIsBetter: false });
     if (js0.agentMiB !== null) rows.push({ metric: 'initial view: JS memory of the page and its workers', ours: js0.agentMiB, peer: null, unit: 'MiB (measureUserAgentSpecificMemory)', higherIsBetter: false });
     notes.push(
-      `Initial view: ${points} of ${m.counts.functions} points drawn ${ff.ms.toFixed(0)} ms after navigation (the data worker's own phases, ms: ${timings}); before it ${fmtMiB(before.total)} MiB in ${before.requests} requests: ${describeKinds(before)}. Requested by: ${describeRequesters(before)}. Load average at navigation ${loadAtOpen}.`,
+      `Initial view: ${points} of ${m.counts.functions} points drawn ${ff.ms.toFixed(0)} ms after navigation (MapView's data-points: deck.gl issued the draw), the animation frame after it at ${ff.paintedMs.toFixed(0)} ms (the data worker's own phases, ms: ${timings}); before it ${fmtMiB(before.total)} MiB in ${before.requests} requests: ${describeKinds(before)}. Requested by: ${describeRequesters(before)}. Load average at navigation ${loadAtOpen}.`,
       `Initial view, Parquet read before the first frame (column, MiB, row groups read of those in the files touched): ${describeParquetOrNone(before)}.`,
       notNeeded.length
         ? `Initial view, loaded before the first frame but not needed for it: ${notNeeded.map((i) => `${i.key} ${fmtMiB(i.bytes)} MiB (${i.notNeeded})`).join('; ')}.`
         : 'Initial view: nothing loaded before the first frame that it does not need.',
       `After the first frame, before any interaction (until the network was quiet 3 s${quiet ? '' : ': it was not, within 3 minutes'}): ${after.total ? `${fmtMiB(after.total)} MiB in ${after.requests} requests: ${describeKinds(after)}; by ${describeRequesters(after)}${after.parquet.size ? `; Parquet: ${describeParquetOrNone(after)}` : ''}` : 'nothing'}.`,
-      `Memory after the first frame: ${describeMemory(rss0, js0)}; once the network was quiet: RSS ${rss0b.totalMiB.toFixed(0)} MiB.`,
+      `Memory after the first frame: ${describeMemory(rss0, js0)}; once the network was quiet: RSS ${rss0b.totalMiB.toFixed(0)} MiB. Idle animation frame rate then: ${idleFps.toFixed(1)} fps (3 s, nothing moving).`,
     );
     if (before.notFound.length || after.notFound.length) notes.push(`Initial view: 404 for ${[...before.notFound, ...after.notFound].join(', ')}.`);
 
@@ -319,6 +328,7 @@ export default async function bench(): Promise<BenchResult> {
         await server.settle(1000, MINUTE);
         const status = (await page.locator('[data-testid="search-status"]').innerText()).replace(/\s+/g, ' ');
         const workerMs = Number(/(\d+) ms on /.exec(status)?.[1] ?? Number.NaN);
+        const loadMs = Number(/vectors loaded in (\d+) ms/.exec(status)?.[1] ?? 0);
         const ivf = page.locator('[data-testid="search-ivf"]');
         const isIvf = (await ivf.count()) > 0;
         runs.push({
@@ -326,11 +336,12 @@ export default async function bench(): Promise<BenchResult> {
           nodeMs,
           t,
           workerMs,
+          loadMs,
           bytes: breakdown([...server.log], m, spans),
           ivfBytes: isIvf ? Number(await ivf.getAttribute('data-bytes')) : null,
           scanned: isIvf ? Number(await ivf.getAttribute('data-scanned')) : null,
         });
-        log(`search (${scan}) '${q}': ${t.reachedMs.toFixed(0)} ms to listed (${t.value} results), worker ${workerMs} ms, ${fmtMiB(runs.at(-1)!.bytes.total)} MiB`);
+        log(`search (${scan}) '${q}': ${t.reachedMs.toFixed(0)} ms to listed (${t.value} results; ${describeTiming(t)}), worker ${workerMs} ms, ${fmtMiB(runs.at(-1)!.bytes.total)} MiB`);
       }
       const label = scan === 'exact' ? 'exact scan' : `IVF nprobe ${scan}/${nlist}`;
       const [first, ...rest] = runs;
@@ -339,12 +350,13 @@ export default async function bench(): Promise<BenchResult> {
       rows.push({ metric: `search, ${label}: first query bytes fetched`, ours: first!.bytes.total / MiB, peer: vecPeer / MiB, unit: `MiB (peer: all ${scan === 'exact' ? 'vectors' : 'IVF partitions'})`, higherIsBetter: false });
       rows.push({ metric: `search, ${label}: submit to results listed (median of ${rest.length})`, ours: med(rest.map((r) => r.t.reachedMs)), peer: null, unit: 'ms', higherIsBetter: false });
       rows.push({ metric: `search, ${label}: submit to the frame after the results (median)`, ours: med(rest.map((r) => r.t.frameMs)), peer: null, unit: 'ms', higherIsBetter: false });
-      rows.push({ metric: `search, ${label}: search worker's own time (median)`, ours: med(rest.map((r) => r.workerMs)), peer: null, unit: 'ms (embed + read + rank + names)', higherIsBetter: false });
+      rows.push({ metric: `search, ${label}: search worker's time in its status line (median)`, ours: med(rest.map((r) => r.workerMs)), peer: null, unit: 'ms', higherIsBetter: false });
+      rows.push({ metric: `search, ${label}: main-thread long tasks between submit and listing (median)`, ours: med(rest.map((r) => r.t.blockedMs ?? Number.NaN)), peer: null, unit: 'ms', higherIsBetter: false });
       rows.push({ metric: `search, ${label}: bytes fetched per query (median)`, ours: med(rest.map((r) => r.bytes.total)) / MiB, peer: vecPeer / MiB, unit: `MiB (peer: all ${scan === 'exact' ? 'vectors' : 'IVF partitions'})`, higherIsBetter: false });
       notes.push(
-        `Search, ${label}: first query '${first!.query}' ${first!.t.reachedMs.toFixed(0)} ms to listed results (${first!.t.frameMs.toFixed(0)} ms to the next frame, worker ${first!.workerMs} ms), ${fmtMiB(first!.bytes.total)} MiB in ${first!.bytes.requests} requests: ${describeKinds(first!.bytes)}${first!.bytes.parquet.size ? `; Parquet: ${describeParquetOrNone(first!.bytes)}` : ''}.`,
+        `Search, ${label}: first query '${first!.query}' ${first!.t.reachedMs.toFixed(0)} ms to listed results (${first!.t.frameMs.toFixed(0)} ms to the next frame; ${describeTiming(first!.t)}; worker ${first!.workerMs} ms${first!.loadMs ? `, vectors loaded in ${first!.loadMs} ms` : ''}), ${fmtMiB(first!.bytes.total)} MiB in ${first!.bytes.requests} requests: ${describeKinds(first!.bytes)}${first!.bytes.parquet.size ? `; Parquet: ${describeParquetOrNone(first!.bytes)}` : ''}.`,
         `Search, ${label}, the other queries: ${rest
-          .map((r) => `'${r.query}' ${r.t.reachedMs.toFixed(0)} ms listed / ${r.t.frameMs.toFixed(0)} ms frame / worker ${r.workerMs} ms / driver ${r.nodeMs} ms, ${r.t.value} results, ${fmtMiB(r.bytes.total)} MiB in ${r.bytes.requests} requests (${describeKinds(r.bytes) || 'nothing'})${r.scanned !== null ? `, ${r.scanned} vectors scanned, worker counted ${fmtMiB(r.ivfBytes ?? 0)} MiB` : ''}`)
+          .map((r) => `'${r.query}' ${r.t.reachedMs.toFixed(0)} ms listed / ${r.t.frameMs.toFixed(0)} ms frame / worker ${r.workerMs} ms / driver ${r.nodeMs} ms (${describeTiming(r.t)}), ${r.t.value} results, ${fmtMiB(r.bytes.total)} MiB in ${r.bytes.requests} requests (${describeKinds(r.bytes) || 'nothing'})${r.scanned !== null ? `, ${r.scanned} vectors scanned, worker counted ${fmtMiB(r.ivfBytes ?? 0)} MiB` : ''}`)
           .join('; ')}. Load average ${load()}.`,
       );
     }
@@ -390,7 +402,7 @@ export default async function bench(): Promise<BenchResult> {
       const t = await measured(page, 10 * MINUTE);
       await server.settle(1000, MINUTE);
       filterRuns.push({ label: step.label, t, bytes: sum(server.log.map((r) => r.bytes)) });
-      log(`filter ${step.label}: ${t.reachedMs.toFixed(0)} ms to ${t.value} points shown, ${t.frameMs.toFixed(0)} ms to the frame`);
+      log(`filter ${step.label}: ${t.reachedMs.toFixed(0)} ms to ${t.value} points shown, ${t.frameMs.toFixed(0)} ms to the frame (${describeTiming(t)})`);
     }
     for (const f of filterRuns.filter((x) => x.label !== 'clear')) {
       rows.push({ metric: `filter: ${f.label}, change to the map's new point count`, ours: f.t.reachedMs, peer: null, unit: `ms (${f.t.value} points)`, higherIsBetter: false });
@@ -400,7 +412,7 @@ export default async function bench(): Promise<BenchResult> {
     rows.push({ metric: 'filter: clear (back to every point), change to the frame after it (median)', ours: med(clears.map((c) => c.t.frameMs)), peer: null, unit: 'ms', higherIsBetter: false });
     const pkgCount = await packageCount(dataDir, pkg);
     notes.push(
-      `Filters (filter panel): ${filterRuns.map((f) => `${f.label}: ${f.t.reachedMs.toFixed(0)} ms to ${f.t.value} points shown, ${f.t.frameMs.toFixed(0)} ms to the frame, ${fmtMiB(f.bytes)} MiB fetched`).join('; ')}. The package ${pkg} has ${pkgCount ?? 'an unknown number of'} functions in repos.parquet. Load average ${load()}.`,
+      `Filters (filter panel): ${filterRuns.map((f) => `${f.label}: ${f.t.reachedMs.toFixed(0)} ms to ${f.t.value} points shown (${describeTiming(f.t)}), ${f.t.frameMs.toFixed(0)} ms to the frame after it, ${fmtMiB(f.bytes)} MiB fetched`).join('; ')}. The map draws the filtered points as one new layer; the time from the new point count to the next frame is the redraw. The package ${pkg} has ${pkgCount ?? 'an unknown number of'} functions in repos.parquet. Load average ${load()}.`,
     );
     if (pkgCount !== null && filterRuns[0]!.t.value !== String(pkgCount)) notes.push(`Filter check: the map showed ${filterRuns[0]!.t.value} points for ${pkg}, repos.parquet counts ${pkgCount}.`);
 
@@ -448,6 +460,14 @@ export default async function bench(): Promise<BenchResult> {
     `Data set: ${dataDir} (${m.counts.functions} functions, ${m.counts.repos} repositories; ${m.sources.join(', ')}; embeddings ${m.embeddings.map((e) => `${e.model} ${e.dtype}${e.ivf ? `, IVF ${e.ivf.nlist} lists` : ''}`).join(', ')}; layouts ${m.layouts.map((l) => l.name).join(', ')}, default ${m.default_layout}), ${fmtMiB(wholeData)} MiB in all, served from disk by a Node static server with HTTP Range and COOP/COEP; bytes are what that server sent (Parquet ranges split over column chunks by the files' footers). Chromium ${CHROMIUM_PATH} headless, software WebGL (SwiftShader), viewport 1280x800. Queries: ${QUERIES.map((q) => `'${q}'`).join(', ')}. Load average before ${loadBefore}, after ${load()}.`,
   );
   return { name: NAME, peer: PEER, rows, notes };
+}
+
+/** Where an action's time went, from the page's side. */
+function describeTiming(t: ActionTiming): string {
+  const parts = [`${t.frames} animation frames until then`];
+  if (t.runningMs !== null) parts.push(`'running' shown after ${t.runningMs.toFixed(0)} ms`);
+  if (t.blockedMs !== null) parts.push(`main thread in long tasks ${t.blockedMs.toFixed(0)} ms (longest ${(t.longestMs ?? 0).toFixed(0)} ms)`);
+  return parts.join(', ');
 }
 
 function describeParquetOrNone(b: Breakdown): string {

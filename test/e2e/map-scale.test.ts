@@ -13,11 +13,13 @@ import type { Page } from 'playwright-core';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Manifest } from '../../src/core/data/manifest.ts';
 import { buildSynthetic } from '../../prebuild/synthetic.ts';
+import { addTilesToDataSet } from '../../prebuild/tiles-cli.ts';
+import { runSiteSearch } from '../bench/browser/site-search.ts';
 import { launchBrowser, openPage, type Browser } from './helpers/browser.ts';
 import { ROOT, buildSite, startPreview, type Preview } from './helpers/site.ts';
 
-const N = 60_000;
-const BUDGET = 6_000;
+const N = 120_000;
+const BUDGET = 12_000;
 const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
 
 let work: string;
@@ -96,6 +98,8 @@ beforeAll(async () => {
   await buildSite(dist);
   // The generator runs the tiles stage at its end; the threshold is lowered so a small N gets tiles.
   await buildSynthetic({ n: N, seed: 4, outDir: data, quiet: true, exactVectors: false, tilesMinFunctions: 0 });
+  // Smaller row groups for this small N and budget (DuckDB writes at least 2,048 rows per group).
+  await addTilesToDataSet(data, { rowGroupRows: 2048, quiet: true });
   manifest = JSON.parse(readFileSync(join(data, 'manifest.json'), 'utf8')) as Manifest;
   preview = await startPreview(dist);
   browser = await launchBrowser();
@@ -181,7 +185,7 @@ describe('the map at scale', () => {
     const loaded = Number(await page.locator('[data-testid="map"]').getAttribute('data-loaded'));
     const inView = Number(await page.locator('[data-testid="map"]').getAttribute('data-in-view'));
     expect(loaded).toBeGreaterThanOrEqual(inView);
-    expect(loaded).toBeLessThanOrEqual(BUDGET * 1.5);
+    expect(loaded).toBeLessThanOrEqual(BUDGET * 2);
     expect(loaded).toBeLessThan(N / 3);
     await page.screenshot({ path: join(ARTIFACTS, 'map-scale-points.png') });
     const pointsBytes = sum(sent, 'points-');
@@ -221,9 +225,8 @@ describe('the map at scale', () => {
     // A search: results are listed by name wherever they are; the points are not reloaded.
     await page.mouse.move(5, vp.height - 5);
     const pointsBefore = sum(sent, 'points-');
-    await page.locator('[data-testid="search-input"]').fill('parse the config file');
-    await page.locator('[data-testid="search-submit"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="search-status"]')?.getAttribute('data-status') === 'done', null, { timeout: 120_000 });
+    // IVF, 4 partitions probed: the search path at scale (this data set has no id-ordered vectors for exact scans).
+    await runSiteSearch(page, 'parse the config file', '4', 180_000);
     const highlighted = Number(await page.locator('[data-testid="map"]').getAttribute('data-highlighted'));
     expect(highlighted).toBeGreaterThan(0);
     const names = await page.locator('[data-testid="search-results"] li').allInnerTexts();

@@ -17,6 +17,7 @@
 // Clustering seam: kmeansIvf() below is a small seeded k-means (k-means++ on a sample, then Lloyd)
 // so this module stands alone. Callers with better centroids (the cluster module's k-means, or
 // clusters already computed for the map) pass them to assignToCentroids / buildIvfIndex instead.
+import { assignNearest, DIRECT_MAX_DIM, NearestScratch, nearestTwo, rowSqNorms } from '../cluster/distance.ts';
 import { decodeFloat16, encodeFloat16 } from '../util/float16.ts';
 import { createRng } from '../util/random.ts';
 import { KnnQuery, prepareQuery, rowScore, type KnnMetric, type KnnResult, type VectorBlock } from './knn.ts';
@@ -59,19 +60,8 @@ function sqDist(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: n
   return s;
 }
 
-/** Index of the centroid nearest (squared L2) to row r of rows, and that distance. */
-function nearest(rows: Float32Array, r: number, centroids: Float32Array, k: number, dim: number): [number, number] {
-  let best = 0;
-  let bestD = Infinity;
-  for (let c = 0; c < k; c++) {
-    const d = sqDist(rows, r * dim, centroids, c * dim, dim);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return [best, bestD];
-}
+/** Rows per chunk of assignToCentroids (dequantised into one float32 buffer). */
+const ASSIGN_CHUNK_ROWS = 8192;
 
 /**
  * Small seeded k-means (squared L2): k-means++ seeding and Lloyd iterations on a uniform sample of
@@ -131,6 +121,8 @@ export function kmeansIvf(rows: Float32Array, dim: number, k: number, opts: KMea
   for (let c = kk; c < k; c++) centroids.copyWithin(c * dim, (c % kk) * dim, (c % kk + 1) * dim);
 
   const assign = new Int32Array(m).fill(-1);
+  const labels = new Int32Array(m);
+  const dists = new Float64Array(m);
   const sums = new Float64Array(kk * dim);
   const counts = new Uint32Array(kk);
   const maxIter = opts.iterations ?? 20;
@@ -141,8 +133,11 @@ export function kmeansIvf(rows: Float32Array, dim: number, k: number, opts: KMea
     counts.fill(0);
     let farthest = 0;
     let farthestD = -1;
+    // Exact float64 argmin per row (ties to the lower index) through the SIMD search (see assignToCentroids).
+    assignNearest(sample, m, dim, centroids.subarray(0, kk * dim), kk, labels, dists);
     for (let i = 0; i < m; i++) {
-      const [c, d] = nearest(sample, i, centroids, kk, dim);
+      const c = labels[i];
+      const d = dists[i];
       if (assign[i] !== c) changed++;
       assign[i] = c;
       counts[c]++;
@@ -174,14 +169,28 @@ export function assignToCentroids(block: VectorBlock, centroids: Float32Array): 
   const n = block.ids.length;
   const k = Math.floor(centroids.length / dim);
   const out = new Uint32Array(n);
-  const row = new Float32Array(dim);
-  for (let r = 0; r < n; r++) {
-    if (block.kind === 'float32') row.set(block.rows.subarray(r * dim, (r + 1) * dim));
+  // Rows go through the cluster module's nearest-centre search in chunks: float32 SIMD dot
+  // products, then a float64 recheck of every centre within the rounding bound, so each label is
+  // the exact float64 argmin (ties to the lower index), as the row-by-row loop gave, ~10x faster.
+  const c64 = Float64Array.from(centroids.subarray(0, k * dim));
+  const cn = rowSqNorms(c64, k, dim);
+  const chunk = Math.max(1, Math.min(n, ASSIGN_CHUNK_ROWS));
+  const rows = new Float32Array(chunk * dim);
+  const labels = new Int32Array(chunk);
+  const best = new Float64Array(chunk);
+  const scratch = dim > DIRECT_MAX_DIM ? new NearestScratch(dim, k) : null;
+  for (let s = 0; s < n; s += chunk) {
+    const m = Math.min(chunk, n - s);
+    if (block.kind === 'float32') rows.set(block.rows.subarray(s * dim, (s + m) * dim));
     else {
-      const s = block.scales[r];
-      for (let j = 0; j < dim; j++) row[j] = block.codes[r * dim + j] * s;
+      for (let r = 0; r < m; r++) {
+        const sc = block.scales[s + r];
+        const o = (s + r) * dim;
+        for (let j = 0; j < dim; j++) rows[r * dim + j] = block.codes[o + j] * sc;
+      }
     }
-    out[r] = nearest(row, 0, centroids, k, dim)[0];
+    nearestTwo(rows, dim, null, 0, m, c64, cn, k, labels, best, null, scratch);
+    for (let r = 0; r < m; r++) out[s + r] = labels[r];
   }
   return out;
 }

@@ -1,10 +1,11 @@
 // The names a result list shows (qualname, repository, path) for a search's top-k ids, read from
 // the id-sorted `functions` shards by range: the ids are grouped by shard and 2,048-row group, and
-// every group's few light columns (id, repo_id, path, qualname: adjacent column chunks, ~20 KB per
-// group) are requested at once, so a result list costs one concurrent batch of range reads (plus
-// each shard's footer once per session), not a request per row and never the shards' bodies.
-// For data sets too large for the page to hold every function's name (the map's scale mode), this
-// is where the list's names come from. Pure: files come in as AsyncBuffers.
+// every group's few light columns (repo_id, path, qualname, plus id where the manifest does not say
+// the ids are dense: adjacent column chunks, ~17 KB per group) are requested at once, so a result
+// list costs one concurrent batch of range reads (plus each shard's footer once per session), not a
+// request per row and never the shards' bodies. For data sets too large for the page to hold every
+// function's name (the map's scale mode), this is where the list's names come from. Pure: files
+// come in as AsyncBuffers.
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { ManifestFile } from '../data/manifest.ts';
 import { ParquetReadError, readParquetColumns, rowGroupOf, shardForId, toUint32Array } from '../data/parquet-read.ts';
@@ -33,7 +34,10 @@ export interface ResultRowsStats {
   shards: number;
 }
 
-const COLUMNS = ['id', 'repo_id', 'path', 'qualname'];
+const NAME_COLUMNS = ['repo_id', 'path', 'qualname'];
+
+/** Whether the manifest says the shard's ids are dense (id_max - id_min + 1 = rows): then row = id - id_min without reading the id column. */
+const dense = (f: ManifestFile): boolean => f.id_min !== undefined && f.id_max !== undefined && f.rows !== undefined && f.id_max - f.id_min + 1 === f.rows;
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
 
@@ -70,15 +74,17 @@ export async function readResultRows(
       e.at.push(i);
       byGroup.set(g.index, e);
     }
+    // Dense shards (the manifest says so; every prebuild writes them) skip the id column's bytes.
+    const columns = dense(f) ? NAME_COLUMNS : ['id', ...NAME_COLUMNS];
     for (const g of byGroup.values()) {
       groups++;
       reads.push(
-        readParquetColumns(file, f.path, COLUMNS, { metadata, rowStart: g.rowStart, rowEnd: g.rowEnd }).then(({ columns }) => {
-          const gotIds = toUint32Array(columns.id!);
+        readParquetColumns(file, f.path, columns, { metadata, rowStart: g.rowStart, rowEnd: g.rowEnd }).then(({ columns }) => {
+          const gotIds = columns.id ? toUint32Array(columns.id) : null;
           const repoIds = toUint32Array(columns.repo_id!);
           for (const i of g.at) {
             const r = ids[i]! - f.id_min! - g.rowStart;
-            if (gotIds[r] !== ids[i]) throw new ParquetReadError(`${f.path}: row ${r + g.rowStart} holds id ${gotIds[r]}, expected ${ids[i]} (ids are not dense)`, f.path);
+            if (gotIds && gotIds[r] !== ids[i]) throw new ParquetReadError(`${f.path}: row ${r + g.rowStart} holds id ${gotIds[r]}, expected ${ids[i]} (ids are not dense)`, f.path);
             out[i] = { id: ids[i]!, qualname: text(columns.qualname![r]), path: text(columns.path![r]), repo: repoName(repoIds[r]!) };
           }
         }),

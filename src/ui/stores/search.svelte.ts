@@ -66,7 +66,9 @@ export async function searchFromView(): Promise<void> {
       },
     );
     if (my !== token) return;
-    const rows = await Promise.all(Array.from(result.ids, (id) => hoverInfo(id)));
+    // Large data sets: the search worker already read the results' names (the panel shows those);
+    // asking the data worker again would re-read the same row groups one id at a time.
+    const rows = result.rows ? Array.from(result.ids, () => null) : await Promise.all(Array.from(result.ids, (id) => hoverInfo(id)));
     if (my !== token) return;
     search.result = result;
     search.rows = rows;

@@ -17,23 +17,41 @@ import type { CDPSession, Page } from 'playwright-core';
  *  - 'view': `[data-view=<arg>][data-ready=true]` exists.
  */
 export const PROBE_SCRIPT = `(() => {
-  const p = { firstFrame: null, firstFrameEpoch: null, t: null };
+  const p = { firstFrame: null, firstFrameEpoch: null, firstPainted: null, t: null, long: [], frames: 0 };
   window.__probe = p;
+  // Main-thread tasks over 50 ms (start, duration), and animation frames: where an action's time went.
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) p.long.push([e.startTime, e.duration]);
+      if (p.long.length > 20000) p.long.splice(0, p.long.length - 20000);
+    }).observe({ type: 'longtask' });
+  } catch (e) {
+    p.long = null;
+  }
+  const tick = () => {
+    p.frames++;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
   const first = new MutationObserver(() => {
     if (p.firstFrame === null && document.querySelector('[data-testid="map"][data-points]')) {
       p.firstFrame = performance.now();
       p.firstFrameEpoch = performance.timeOrigin + p.firstFrame;
       first.disconnect();
+      // data-points is set once deck.gl has issued the draw; two animation frames later it is on screen.
+      requestAnimationFrame(() => requestAnimationFrame(() => (p.firstPainted = performance.now())));
     }
   });
   first.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] });
   p.arm = (kind, arg) => {
-    const t = { kind, arg, start: null, reached: null, frame: null, value: null, sawRunning: false };
+    const t = { kind, arg, start: null, reached: null, frame: null, value: null, sawRunning: false, running: null, framesAtStart: 0, framesToReached: 0 };
     p.t = t;
     const mapEl = () => document.querySelector('[data-testid="map"]');
     const before = kind === 'shown' ? (mapEl() ? mapEl().getAttribute('data-shown') : null) : null;
     const onStart = () => {
-      if (t.start === null) t.start = performance.now();
+      if (t.start !== null) return;
+      t.start = performance.now();
+      t.framesAtStart = p.frames;
     };
     window.addEventListener('click', onStart, { capture: true, once: true });
     window.addEventListener('change', onStart, { capture: true, once: true });
@@ -48,6 +66,7 @@ export const PROBE_SCRIPT = `(() => {
         const s = el ? el.getAttribute('data-status') : null;
         for (const r of records || []) if (r.oldValue === 'running') t.sawRunning = true;
         if (s === 'running') t.sawRunning = true;
+        if (t.sawRunning && t.running === null) t.running = performance.now();
         if (!t.sawRunning || (s !== 'done' && s !== 'error')) return;
         t.value = s === 'done' ? String(document.querySelectorAll('[data-testid="search-results"] li').length) : 'error';
       } else {
@@ -55,6 +74,7 @@ export const PROBE_SCRIPT = `(() => {
         t.value = 'ready';
       }
       t.reached = performance.now();
+      t.framesToReached = p.frames - t.framesAtStart;
       obs.disconnect();
       requestAnimationFrame(() => requestAnimationFrame(() => (t.frame = performance.now())));
     };
@@ -83,7 +103,16 @@ export interface ActionTiming {
   reachedEpoch: number;
   /** The new `data-shown`, the number of results listed, or 'ready'. */
   value: string;
+  /** Search: ms from the action until the page saw the status 'running' (null: not seen, or another kind). */
+  runningMs: number | null;
+  /** Animation frames the page produced between the action and the condition. */
+  frames: number;
+  /** Main-thread long tasks (over 50 ms) between the action and the condition: their total and the longest (ms); null where the browser reports none. */
+  blockedMs: number | null;
+  longestMs: number | null;
 }
+
+type Probed = { __probe?: { firstFrame: number | null; firstPainted: number | null; t: { frame: number | null } | null } };
 
 /** Arms a measurement (call before the action). */
 export async function arm(page: Page, kind: 'shown' | 'search' | 'view', arg = ''): Promise<void> {
@@ -92,15 +121,55 @@ export async function arm(page: Page, kind: 'shown' | 'search' | 'view', arg = '
 
 /** Waits for the armed measurement to finish; interval polling (not animation frames, which a software-rendered map slows). */
 export async function measured(page: Page, timeoutMs: number): Promise<ActionTiming> {
-  await page.waitForFunction('window.__probe.t && window.__probe.t.frame !== null', null, { timeout: timeoutMs, polling: 100 });
-  const t = (await page.evaluate('({ ...window.__probe.t, origin: performance.timeOrigin })')) as { start: number; reached: number; frame: number; value: string; origin: number };
-  return { reachedMs: t.reached - t.start, frameMs: t.frame - t.start, startEpoch: t.origin + t.start, reachedEpoch: t.origin + t.reached, value: t.value };
+  // A function, not a string: the site's CSP has no 'unsafe-eval', which a string predicate needs.
+  await page.waitForFunction(() => (window as unknown as Probed).__probe?.t?.frame != null, null, { timeout: timeoutMs, polling: 100 });
+  const t = (await page.evaluate('({ ...window.__probe.t, origin: performance.timeOrigin, long: window.__probe.long })')) as {
+    start: number;
+    reached: number;
+    frame: number;
+    value: string;
+    origin: number;
+    running: number | null;
+    framesToReached: number;
+    long: [number, number][] | null;
+  };
+  let blocked: number | null = null;
+  let longest: number | null = null;
+  if (t.long) {
+    blocked = 0;
+    longest = 0;
+    for (const [s, d] of t.long) {
+      const overlap = Math.min(s + d, t.reached) - Math.max(s, t.start);
+      if (overlap <= 0) continue;
+      blocked += overlap;
+      longest = Math.max(longest, d);
+    }
+  }
+  return {
+    reachedMs: t.reached - t.start,
+    frameMs: t.frame - t.start,
+    startEpoch: t.origin + t.start,
+    reachedEpoch: t.origin + t.reached,
+    value: t.value,
+    runningMs: t.running === null ? null : t.running - t.start,
+    frames: t.framesToReached,
+    blockedMs: blocked,
+    longestMs: longest,
+  };
 }
 
-/** The first frame's time since navigation and as a wall-clock time (ms since the epoch). */
-export async function firstFrame(page: Page, timeoutMs: number): Promise<{ ms: number; epoch: number }> {
-  await page.waitForFunction('window.__probe && window.__probe.firstFrame !== null', null, { timeout: timeoutMs, polling: 200 });
-  return (await page.evaluate('({ ms: window.__probe.firstFrame, epoch: window.__probe.firstFrameEpoch })')) as { ms: number; epoch: number };
+/**
+ * The first frame's time since navigation (when MapView reports every point drawn, i.e. deck.gl has
+ * issued the draw), as a wall-clock time (ms since the epoch), and the time of the animation frame
+ * after it (the draw rasterised and presented: software GL finishes it later than it is issued).
+ */
+export async function firstFrame(page: Page, timeoutMs: number): Promise<{ ms: number; epoch: number; paintedMs: number }> {
+  await page.waitForFunction(() => (window as unknown as Probed).__probe?.firstPainted != null, null, { timeout: timeoutMs, polling: 200 });
+  return (await page.evaluate('({ ms: window.__probe.firstFrame, epoch: window.__probe.firstFrameEpoch, paintedMs: window.__probe.firstPainted })')) as {
+    ms: number;
+    epoch: number;
+    paintedMs: number;
+  };
 }
 
 export interface ProcessRss {

@@ -292,6 +292,15 @@ describe('IVF search over the partition-sorted shards, by range', () => {
     const md = (await open(f)).metadata;
     const bodyBytes = md.row_groups.reduce((s, g) => s + Number(g.columns.find((c) => c.meta_data!.path_in_schema[0] === 'body')!.meta_data!.total_compressed_size), 0);
     expect(sentTo(f.path)).toBeLessThan(bodyBytes / 4);
+    // Where the manifest does not say the ids are dense, the id column is read too and checked.
+    srv.reset();
+    await readResultRows(ids, fns, open, (r) => `repo-${r}`); // footer cached: the groups only
+    const denseBytes = sentTo(f.path);
+    srv.reset();
+    const unsure = fns.map(({ rows: _rows, ...rest }) => rest);
+    const again = await readResultRows(ids, unsure, open, (r) => `repo-${r}`);
+    expect(again.rows).toEqual(rows);
+    expect(sentTo(f.path)).toBeGreaterThan(denseBytes);
   });
 });
 
