@@ -57,6 +57,10 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${f}\n`);
     const mod = (await import(join(here, f))) as { default: () => Promise<BenchResult> };
     const result = await mod.default();
+    if (result.skipped !== undefined) {
+      process.stdout.write(`${result.name}: not run (${result.skipped}); BENCHMARKS.md unchanged\n\n`);
+      continue;
+    }
     const section = renderSection(result, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
     process.stdout.write(`${section}\n\n`);
     const re = new RegExp(`<!-- bench:${result.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} -->[\\s\\S]*?<!-- /bench:[^>]*-->`);

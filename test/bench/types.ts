@@ -20,6 +20,8 @@ export interface BenchResult {
   peer: string;
   rows: BenchRow[];
   notes?: string[];
+  /** Set when the benchmark could not run here (e.g. its data set is missing): why. The runner prints it and leaves BENCHMARKS.md alone. */
+  skipped?: string;
 }
 
 export type Bench = () => Promise<BenchResult>;

@@ -54,8 +54,11 @@ export interface HttpAsyncBufferOptions {
   stats?: RangeReadStats;
   /**
    * Slices asked for in the same tick whose gap is at most this many bytes are fetched with one
-   * request (default 32 KiB): a projected read asks for a few column chunks per row group, and
-   * hundreds of small requests cost more than the bytes in their gaps. 0 turns merging off.
+   * request (default 4 KiB): a projected read asks for a few column chunks per row group, and
+   * hundreds of tiny requests cost more than the bytes in their gaps. Not more: with 32 KiB the
+   * light-column read of the full corpus also pulled in every row group's content_hash chunk (the
+   * last column, ~16 KiB, between one row group's columns and the next one's id): 4.35 MiB, 21% of
+   * the map's first bytes (site-full.bench.ts). 0 turns merging off.
    */
   mergeGap?: number;
   /** Upper bound of one merged request (default 8 MiB). */
@@ -76,7 +79,7 @@ interface Pending {
  */
 export function httpAsyncBuffer(url: string, byteLength: number, opts: HttpAsyncBufferOptions = {}): AsyncBuffer {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const mergeGap = opts.mergeGap ?? 32 * 1024;
+  const mergeGap = opts.mergeGap ?? 4 * 1024;
   const maxRequest = opts.maxRequestBytes ?? 8 * 1024 * 1024;
   let whole: Promise<ArrayBuffer> | undefined;
   let queue: Pending[] = [];
