@@ -61,12 +61,18 @@ export const STATS_SQL = {
      GROUP BY tag ORDER BY count DESC, tag`,
   lengthHistogram: `SELECT floor(log10(greatest(n_chars, 1)) * ${LENGTH_BINS_PER_DECADE})::INTEGER AS bin, count(*)::DOUBLE AS count
      FROM functions GROUP BY bin ORDER BY bin`,
-  lengthQuantiles: `SELECT
-      coalesce(quantile_disc(n_chars, 0.5), 0)::DOUBLE AS p50,
-      coalesce(quantile_disc(n_chars, 0.9), 0)::DOUBLE AS p90,
-      coalesce(quantile_disc(n_chars, 0.99), 0)::DOUBLE AS p99,
-      coalesce(max(n_chars), 0)::DOUBLE AS max
-     FROM functions`,
+  // quantile_disc over the lengths' histogram instead of over every row: DuckDB's quantile keeps
+  // every value in memory (1.8 GiB for 20M functions, past the memory limit), while the distinct
+  // lengths are few. Same values: quantile_disc(x, q) is the ceil(n q)-th smallest (1-based), i.e.
+  // the first length whose running count reaches ceil(n q).
+  lengthQuantiles: `WITH h AS (SELECT n_chars AS v, count(*) AS c FROM functions WHERE n_chars IS NOT NULL GROUP BY n_chars),
+      cum AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum, sum(c) OVER () AS n FROM h)
+    SELECT
+      coalesce(min(v) FILTER (WHERE cum >= ceil(0.5 * n)), 0)::DOUBLE AS p50,
+      coalesce(min(v) FILTER (WHERE cum >= ceil(0.9 * n)), 0)::DOUBLE AS p90,
+      coalesce(min(v) FILTER (WHERE cum >= ceil(0.99 * n)), 0)::DOUBLE AS p99,
+      coalesce(max(v), 0)::DOUBLE AS max
+     FROM cum`,
   lengthOutliers: (limit: number) =>
     `SELECT f.id::DOUBLE AS id, r.name::VARCHAR AS repo, f.path AS path, f.qualname AS qualname,
             f.n_chars::DOUBLE AS n_chars, f.n_lines::DOUBLE AS n_lines
