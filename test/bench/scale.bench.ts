@@ -17,11 +17,10 @@
 // Chromium (default: all of them). Data sets are cached in
 // .cache/synthetic/n<N> with the generator's measurements beside them (n<N>.summary.json).
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { startRangeServer as startLoggingRangeServer } from './browser/range-server.ts';
 import { loadavg, tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import type { Manifest } from '../../src/core/data/manifest.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/browser.ts';
@@ -74,16 +73,6 @@ async function dataSet(n: number): Promise<{ dir: string; gen: GenSummary }> {
   return { dir, gen };
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-};
-
 interface RangeServer {
   url: string;
   /** Bytes of response bodies sent, per path, since the last reset. */
@@ -93,74 +82,22 @@ interface RangeServer {
   close(): Promise<void>;
 }
 
-/** A static server of `dist` with `/data/` mapped to `dataDir`: Range requests (206), COOP/COEP. */
-function startRangeServer(dist: string, dataDir: string): Promise<RangeServer> {
-  const sent = new Map<string, number>();
-  const requests: { path: string; range: string | null }[] = [];
-  const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('#')[0]!);
-    const [root, rel] = path.startsWith('/data/') ? [dataDir, path.slice('/data/'.length)] : [dist, path === '/' ? 'index.html' : path.slice(1)];
-    const file = normalize(join(root, rel));
-    const headers: Record<string, string> = {
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-      'cross-origin-resource-policy': 'same-origin',
-      'accept-ranges': 'bytes',
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-    };
-    let size: number;
-    try {
-      if (!file.startsWith(normalize(root) + sep) && file !== normalize(root)) throw new Error('outside');
-      const st = statSync(file);
-      if (!st.isFile()) throw new Error('not a file');
-      size = st.size;
-    } catch {
-      res.writeHead(404, headers).end();
-      return;
-    }
-    const range = req.headers.range ?? null;
-    requests.push({ path, range });
-    let start = 0;
-    let end = size - 1;
-    if (range) {
-      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      if (!m || (m[1] === '' && m[2] === '')) {
-        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
-        return;
-      }
-      if (m[1] === '') start = Math.max(0, size - Number(m[2]));
-      else {
-        start = Number(m[1]);
-        if (m[2] !== '') end = Math.min(size - 1, Number(m[2]));
-      }
-      if (start > end || start >= size) {
-        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
-        return;
-      }
-      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': String(end - start + 1) });
-    } else res.writeHead(200, { ...headers, 'content-length': String(size) });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    sent.set(path, (sent.get(path) ?? 0) + (end - start + 1));
-    createReadStream(file, { start, end }).pipe(res);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        url: `http://127.0.0.1:${port}/`,
-        sent,
-        requests,
-        reset: () => {
-          sent.clear();
-          requests.length = 0;
-        },
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
-    });
-  });
+/** The shared Range-capable static server (browser/range-server.ts), seen as bytes per path and requests. */
+async function startRangeServer(dist: string, dataDir: string): Promise<RangeServer> {
+  const s = await startLoggingRangeServer(dist, dataDir);
+  return {
+    url: s.url,
+    get sent(): Map<string, number> {
+      const m = new Map<string, number>();
+      for (const r of s.log) if (r.bytes > 0) m.set(r.path, (m.get(r.path) ?? 0) + r.bytes);
+      return m;
+    },
+    get requests(): { path: string; range: string | null }[] {
+      return s.log.filter((r) => r.status === 200 || r.status === 206).map((r) => ({ path: r.path, range: r.status === 206 ? `bytes=${r.start}-${r.end}` : null }));
+    },
+    reset: () => s.reset(),
+    close: () => s.close(),
+  };
 }
 
 /** Resident memory of every Chromium process using this profile folder (MiB). */
