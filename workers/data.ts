@@ -10,6 +10,7 @@ import type { AsyncDuckDB, AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
 import { FileFailure, fetchChecked as fetchChecked_ } from './shared/fetch-checked.ts';
 import { ManifestError, sha256Hex, validateManifest, type LayoutInfo, type LayoutTiles, type Manifest, type ManifestFile } from '../src/core/data/manifest.ts';
 import { overlapsRanges, rowGroupsFor, type Pyramid } from '../src/core/map/tiles.ts';
+import type { ChunkColumns } from '../src/core/map/points.ts';
 import { SCHEMA_VERSION } from '../src/core/data/schema.ts';
 import { computeDatasetStats, type DatasetStats } from '../src/core/data/stats.ts';
 import {
@@ -82,20 +83,8 @@ export interface ScaleInfo {
   cells: number;
 }
 
-/** Loaded points of one row group of `points-<layout>` (x, y only: the scale map is 2-D). */
-export interface PointChunk {
-  key: string;
-  ids: Uint32Array;
-  /** x, y interleaved. */
-  positions: Float32Array;
-  clusters: Int32Array;
-  repoIds: Uint32Array;
-  /** Codes into PointsResponse.kinds / docstyles. */
-  kinds: Uint8Array;
-  docstyles: Uint8Array;
-  nLines: Uint32Array;
-  names: string[];
-}
+/** Loaded points of one row group of `points-<layout>`. */
+export type PointChunk = ChunkColumns;
 
 export interface PointsResponse {
   token: number;
@@ -599,13 +588,7 @@ async function doOpen(pageUrl: string): Promise<OpenResult> {
     const [r, s] = await Promise.all([reposP, statsP, layoutP]);
     repos = r;
     mark('whole files');
-    if (s) {
-      try {
-        prebuiltStats = JSON.parse(new TextDecoder().decode(s)) as DatasetStats;
-      } catch {
-        throw new DataFailure({ kind: 'corrupt', file: m.stats!.path, message: `${m.stats!.path} is not valid JSON` });
-      }
-    }
+    if (s) prebuiltStats = parseStatsJson(m, s);
     progress.phase = 'reading function names and sizes';
     report(true);
     light = await loadLight(m);
@@ -627,23 +610,37 @@ async function doOpen(pageUrl: string): Promise<OpenResult> {
     report(true);
     return {
       ok: true,
-      summary: {
-        manifestUrl,
-        schemaVersion: m.schema_version,
-        generator: m.generator,
-        sources: m.sources,
-        counts: m.counts,
-        layouts: m.layouts.map((l) => ({ name: l.name, method: l.method, dims: l.dims, bounds: l.bounds })),
-        defaultLayout: layoutName,
-        repos: repos.names,
-        loadMs: Math.round(performance.now() - t0),
-        timings,
-      },
+      summary: openSummary(m, layoutName, repos.names, t0, timings),
     };
   } catch (e) {
     manifest = null;
     return { ok: false, error: toDataError(e) };
   }
+}
+
+/** stats.json's bytes as the prebuilt statistics (a clear error when it is not JSON). */
+function parseStatsJson(m: Manifest, bytes: Uint8Array | ArrayBuffer): DatasetStats {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as DatasetStats;
+  } catch {
+    throw new DataFailure({ kind: 'corrupt', file: m.stats!.path, message: `${m.stats!.path} is not valid JSON` });
+  }
+}
+
+/** What open() tells the page about the data set, in both modes. */
+function openSummary(m: Manifest, defaultLayout: string | null, repoNames: string[], t0: number, timings: Record<string, number>): DataSummary {
+  return {
+    manifestUrl,
+    schemaVersion: m.schema_version,
+    generator: m.generator,
+    sources: m.sources,
+    counts: m.counts,
+    layouts: m.layouts.map((l) => ({ name: l.name, method: l.method, dims: l.dims, bounds: l.bounds })),
+    defaultLayout,
+    repos: repoNames,
+    loadMs: Math.round(performance.now() - t0),
+    timings,
+  };
 }
 
 /**
@@ -671,13 +668,7 @@ async function openScale(
   report(true);
   const [r, st, pyr] = await Promise.all([loadRepos(m), m.stats ? fetchChecked(m.stats) : Promise.resolve(null), fetchChecked(pyramidFile)]);
   repos = r;
-  if (st) {
-    try {
-      prebuiltStats = JSON.parse(new TextDecoder().decode(st)) as DatasetStats;
-    } catch {
-      throw new DataFailure({ kind: 'corrupt', file: m.stats!.path, message: `${m.stats!.path} is not valid JSON` });
-    }
-  }
+  if (st) prebuiltStats = parseStatsJson(m, st);
   mark('whole files');
   const { columns, rows } = await readParquetColumns(memoryAsyncBuffer(pyr), pyramidFile.path, ['level', 'tx', 'ty', 'count', 'cluster', 'x', 'y']);
   const pyramid: Pyramid = {
@@ -705,16 +696,7 @@ async function openScale(
   return {
     ok: true,
     summary: {
-      manifestUrl,
-      schemaVersion: m.schema_version,
-      generator: m.generator,
-      sources: m.sources,
-      counts: m.counts,
-      layouts: m.layouts.map((l) => ({ name: l.name, method: l.method, dims: l.dims, bounds: l.bounds })),
-      defaultLayout: info.name,
-      repos: r.names,
-      loadMs: Math.round(performance.now() - t0),
-      timings,
+      ...openSummary(m, info.name, r.names, t0, timings),
       scale: { layout: info.name, dims: info.dims, functions: m.counts.functions, levels: tiles.levels, extent: tiles.extent, cells: rows },
     },
   };

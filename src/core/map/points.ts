@@ -2,7 +2,7 @@
 // sorted by id, filtered by the map's filters, and an LRU that keeps the chunks of recent views.
 // Pure: typed arrays in, typed arrays out.
 
-/** One row group's points, as the data worker sends them. */
+/** One row group's points, as the data worker sends them (x, y only: the scale map is 2-D). */
 export interface ChunkColumns {
   key: string;
   ids: Uint32Array;
@@ -10,24 +10,15 @@ export interface ChunkColumns {
   positions: Float32Array;
   clusters: Int32Array;
   repoIds: Uint32Array;
+  /** Codes into the data worker's kind / docstyle name lists. */
   kinds: Uint8Array;
   docstyles: Uint8Array;
   nLines: Uint32Array;
   names: string[];
 }
 
-/** Loaded points merged and sorted by id (ids are unique across chunks). */
-export interface MergedPoints {
-  length: number;
-  ids: Uint32Array;
-  positions: Float32Array;
-  clusters: Int32Array;
-  repoIds: Uint32Array;
-  kinds: Uint8Array;
-  docstyles: Uint8Array;
-  nLines: Uint32Array;
-  names: string[];
-}
+/** Loaded points merged and sorted by id (ids are unique across chunks): the chunks' columns, joined. */
+export type MergedPoints = Omit<ChunkColumns, 'key'> & { length: number };
 
 /** Merges chunks into one id-sorted set (binary search by id, as the map's layout arrays are). */
 export function mergeChunks(chunks: readonly ChunkColumns[]): MergedPoints {
